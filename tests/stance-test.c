@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "stance-test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *
+stance_test_data_path(const char *relative)
+{
+  const char *dir = getenv("STANCE_TEST_DATA");
+  if (!dir || !*dir)
+    dir = STANCE_TEST_DATA_DIR;
+  size_t n = strlen(dir) + strlen(relative) + 2;
+  char *p = malloc(n);
+  ck_assert_ptr_nonnull(p);
+  snprintf(p, n, "%s/%s", dir, relative);
+  return p;
+}
+
+char *
+stance_test_tmpdir(void)
+{
+  const char *base = getenv("TMPDIR");
+  if (!base || !*base)
+    base = "/tmp";
+  size_t n = strlen(base) + 32;
+  char *p = malloc(n);
+  ck_assert_ptr_nonnull(p);
+  snprintf(p, n, "%s/stance-test-XXXXXX", base);
+  ck_assert_ptr_nonnull(mkdtemp(p));
+  return p;
+}
+
+int
+stance_test_run(Suite *s)
+{
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,24 @@
+/* stance-test.h: helpers shared by the Check test programs.
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <check.h>
+#include <stddef.h>
+
+/* Absolute path of a file in tests/data (static buffer per call site is not needed: caller owns
+ * the returned malloc'd string). */
+char *stance_test_data_path(const char *relative);
+
+/* A fresh temporary directory for a test (removed by the OS; name printed on failure). */
+char *stance_test_tmpdir(void);
+
+/* Runs a suite and returns the process exit status (0 when every test passed). */
+int stance_test_run(Suite *s);
+
+/* |a - b| <= tol, with a message naming what was compared. */
+#define ck_assert_near(a, b, tol)                                                                 \
+  do {                                                                                            \
+    double _a = (a), _b = (b), _t = (tol);                                                        \
+    ck_assert_msg(fabs(_a - _b) <= _t, "%s = %.9g, expected %s = %.9g within %g", #a, _a, #b, _b, \
+                  _t);                                                                            \
+  } while (0)
