@@ -2,13 +2,12 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- *   stance-sim.c           parameters, dispatcher, scene buffers, the sensor chain (feet -> cells ->
- *                   counts, with noise, hum, drift, saturation), truth bookkeeping and JSON, the
- *                   shared truth-metric helpers below.
- *   stance-sim-jumps.c     CMJ, SJ, DJ, single-leg CMJ, single-leg hops, pogo hops.
- *   stance-sim-strength.c  IMTP, isometric squat, split squat, lunge, step-up, single-leg squat,
- *                   single-leg RDL, back squat and deadlift sets.
- *   stance-sim-balance.c   quiet standing, single-leg balance, weigh-in.
+ *   stance-sim.c           parameters, dispatcher, scene buffers, the sensor chain (feet -> cells
+ * -> counts, with noise, hum, drift, saturation), truth bookkeeping and JSON, the shared
+ * truth-metric helpers below. stance-sim-jumps.c     CMJ, SJ, DJ, single-leg CMJ, single-leg hops,
+ * pogo hops. stance-sim-strength.c  IMTP, isometric squat, split squat, lunge, step-up, single-leg
+ * squat, single-leg RDL, back squat and deadlift sets. stance-sim-balance.c   quiet standing,
+ * single-leg balance, weigh-in.
  *
  * A generator appends noise-free samples to the scene: the vertical force under each foot (N) and,
  * if it wants, each foot's CoP (plate frame, mm); it records trials, events and metrics in the
@@ -143,15 +142,15 @@ _stance_half_sine(double x)
 typedef struct {
   const StanceSimParams *p;
   double rate_hz;
-  double dt;            /* 1 / rate_hz */
-  double m_body;        /* kg */
-  double m_load;        /* kg of external load currently carried (generators may change it) */
-  double g;             /* STANCE_GRAVITY */
-  size_t n, cap;        /* samples written / allocated */
-  double *f[STANCE_N_PLATES];  /* noise-free vertical force per plate, N (>= 0) */
+  double dt;                  /* 1 / rate_hz */
+  double m_body;              /* kg */
+  double m_load;              /* kg of external load currently carried (generators may change it) */
+  double g;                   /* STANCE_GRAVITY */
+  size_t n, cap;              /* samples written / allocated */
+  double *f[STANCE_N_PLATES]; /* noise-free vertical force per plate, N (>= 0) */
   double *cx[STANCE_N_PLATES]; /* CoP per plate, plate frame, mm */
   double *cy[STANCE_N_PLATES];
-  StanceSimRng rng;     /* the athlete's variability */
+  StanceSimRng rng; /* the athlete's variability */
   StanceSimTruth *truth;
 } StanceSimScene;
 
@@ -221,6 +220,8 @@ int _stance_sim_gen_strength(StanceSimScene *s, StanceError *err);
 int _stance_sim_gen_balance(StanceSimScene *s, StanceError *err);
 
 /* Fraction of the still load on the left plate in bilateral stances (stance-sim.c): the weaker limb
- * bears less, by half the force asymmetry, e.g. asym_force_pct 10 with weaker RIGHT gives
- * left 0.5 / (1 - 0.05) / (1/(1-0.05) + 1)... see the definition for the exact split. */
+ * bears less, by half the force asymmetry: with a = asym_force_pct / 100,
+ *   (share_strong - share_weak) / share_strong = a / 2,
+ *   share_strong = 1 / (2 - a/2), share_weak = (1 - a/2) / (2 - a/2).
+ * E.g. asym_force_pct 10 with weaker RIGHT gives left 1 / 1.95 = 0.51282, right 0.48718. */
 double _stance_sim_still_share_left(const StanceSimParams *p);

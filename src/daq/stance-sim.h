@@ -10,13 +10,14 @@
  * give the same counts, byte for byte, on every machine.
  *
  * Physics: the body is one point mass m (body + external load) under gravity g = 9.80665 m/s^2.
- * Jump curves obey impulse-momentum: the takeoff velocity implied by the force curve sets the flight
- * time (t_flight = 2 v_to / g) and landing absorbs the landing velocity; quiet standing weighs m g.
+ * Jump curves obey impulse-momentum: the takeoff velocity implied by the force curve sets the
+ * flight time (t_flight = 2 v_to / g) and landing absorbs the landing velocity; quiet standing
+ * weighs m g.
  *
  * Ground truth: every simulated recording comes with a StanceSimTruth computed from the
  * noise-free signal: events per trial (onset, takeoff, landing, rep phases), per-limb and total
- * metrics using the metric ids of docs/methods.md, and the CoP path. The analysis tests compare with
- * it. Asymmetry parameters are percent differences (stronger - weaker) / stronger * 100 of the
+ * metrics using the metric ids of docs/methods.md, and the CoP path. The analysis tests compare
+ * with it. Asymmetry parameters are percent differences (stronger - weaker) / stronger * 100 of the
  * named quality; the truth reports the values actually produced.
  *
  * Threads: reentrant; each call owns its state. The daq layer wraps this as the "simulated plates"
@@ -64,9 +65,9 @@ typedef struct {
   bool no_still;           /* start moving at once: no still period for weighing */
   double foot_x_mm[STANCE_N_PLATES]; /* where each foot's CoP sits on its plate (plate frame) */
   double foot_y_mm[STANCE_N_PLATES];
-  bool include_warmup;     /* barbell protocols: warm-up ladder 8-6-4-2 before working sets
-                              (default true) */
-  double rest_s;           /* rest between sets (default 150 s, within 2-3 min) */
+  bool include_warmup; /* barbell protocols: warm-up ladder 8-6-4-2 before working sets
+                          (default true) */
+  double rest_s;       /* rest between sets (default 150 s, within 2-3 min) */
 } StanceSimParams;
 
 /* Fills p with the defaults for protocol (side defaults to LEFT for protocols that need one). */
@@ -105,9 +106,9 @@ typedef struct {
 } StanceTruthMetric;
 
 typedef struct {
-  int index;          /* 1-based */
-  char kind[16];      /* "jump", "hop", "rep", "hold", "stand", "set" */
-  int set;            /* 1-based set number for reps (0 when not in a set) */
+  int index;     /* 1-based */
+  char kind[16]; /* "jump", "hop", "rep", "hold", "stand", "set" */
+  int set;       /* 1-based set number for reps (0 when not in a set) */
   double start_s, end_s;
   StanceTruthEvent events[STANCE_TRUTH_MAX_EVENTS];
   int n_events;
@@ -117,10 +118,10 @@ typedef struct {
 
 typedef struct {
   StanceSimParams params;
-  double body_weight_n;      /* m_body * g */
-  double system_weight_n;    /* (m_body + load) * g when the load rests on the athlete */
-  double still_share_left;   /* fraction of the still load on the left plate (0-1) */
-  StanceTruthTrial *trials;  /* n_trials, in time order */
+  double body_weight_n;     /* m_body * g */
+  double system_weight_n;   /* (m_body + load) * g when the load rests on the athlete */
+  double still_share_left;  /* fraction of the still load on the left plate (0-1) */
+  StanceTruthTrial *trials; /* n_trials, in time order */
   size_t n_trials;
   size_t cap_trials;
   /* Session-level metrics (rep count, sets, load share, balance measures). */
