@@ -1,0 +1,522 @@
+/* cli-common.c: shared helpers of stance-cli (see cli-common.h).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "cli-common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ======================================================================================
+ * Messages
+ * ====================================================================================== */
+
+static void
+verror(const char *sub, const char *fmt, va_list ap)
+{
+  fflush(stdout);
+  if (sub && *sub)
+    fprintf(stderr, "stance-cli %s: ", sub);
+  else
+    fputs("stance-cli: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
+void
+cli_error(const char *sub, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  verror(sub, fmt, ap);
+  va_end(ap);
+}
+
+int
+cli_usage_error(const char *sub, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  verror(sub, fmt, ap);
+  va_end(ap);
+  if (sub && *sub)
+    fprintf(stderr, "Try 'stance-cli %s --help' for the options.\n", sub);
+  else
+    fputs("Try 'stance-cli --help' for the subcommands.\n", stderr);
+  return CLI_EXIT_USAGE;
+}
+
+int
+cli_getopt_error(const char *sub, int c, char **argv)
+{
+  extern int optind, optopt;
+  /* getopt_long() has already advanced optind past the offending element. */
+  const char *arg = optind > 0 ? argv[optind - 1] : "";
+  if (c == ':') {
+    if (optopt && !(arg[0] == '-' && arg[1] == '-'))
+      return cli_usage_error(sub, "option '-%c' needs a value", optopt);
+    return cli_usage_error(sub, "option '%s' needs a value", arg);
+  }
+  if (optopt && !(arg[0] == '-' && arg[1] == '-'))
+    return cli_usage_error(sub, "unknown option '-%c'", optopt);
+  /* A long option: show it without any "=value" part. */
+  const char *eq = strchr(arg, '=');
+  int len = eq ? (int)(eq - arg) : (int)strlen(arg);
+  if (optopt)
+    return cli_usage_error(sub, "option '%.*s' takes no value", len, arg);
+  return cli_usage_error(sub, "unknown option '%.*s'", len, arg);
+}
+
+/* ======================================================================================
+ * Option values
+ * ====================================================================================== */
+
+bool
+cli_parse_double(const char *s, double *out)
+{
+  if (!s || !*s)
+    return false;
+  /* main() keeps LC_NUMERIC at "C", so strtod() takes a dot. Refuse a comma explicitly so that
+   * "1,5" is an error rather than 1. */
+  for (const char *q = s; *q; q++)
+    if (*q == ',')
+      return false;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+    return false;
+  *out = v;
+  return true;
+}
+
+bool
+cli_parse_long(const char *s, long min, long max, long *out)
+{
+  if (!s || !*s)
+    return false;
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (end == s || *end != '\0' || errno == ERANGE || v < min || v > max)
+    return false;
+  *out = v;
+  return true;
+}
+
+bool
+cli_parse_protocol(const char *sub, const char *opt, const char *s, StanceProtocol *out)
+{
+  StanceProtocol p = stance_protocol_from_name(s);
+  if (p == STANCE_PROTO_UNKNOWN) {
+    cli_error(sub, "%s: '%s' is not a protocol Stance knows; expected one of:", opt, s);
+    cli_print_protocols(stderr, 2);
+    fprintf(stderr, "Try 'stance-cli %s --help' for the options.\n", sub);
+    return false;
+  }
+  *out = p;
+  return true;
+}
+
+bool
+cli_parse_side(const char *sub, const char *opt, const char *s, bool allow_both, StanceSide *out)
+{
+  StanceSide side;
+  if (!stance_side_from_name(s, &side) || (!allow_both && side == STANCE_SIDE_BOTH)) {
+    cli_usage_error(sub, "%s: '%s' is not a side (expected %s)", opt, s,
+                    allow_both ? "left, right or both" : "left or right");
+    return false;
+  }
+  *out = side;
+  return true;
+}
+
+void
+cli_print_protocols(FILE *out, int indent)
+{
+  for (int p = 1; p < STANCE_PROTO_COUNT; p++) {
+    const StanceProtocolInfo *info = stance_protocol_info((StanceProtocol)p);
+    if (!info)
+      continue;
+    const char *side = info->needs_side    ? "one side: --side/--front left|right"
+                       : info->allows_side ? "bilateral, or one side with --side"
+                                           : "bilateral";
+    fprintf(out, "%*s%-16s %-32s %s\n", indent, "", info->name, info->title, side);
+  }
+}
+
+/* ======================================================================================
+ * Number formatting
+ * ====================================================================================== */
+
+static char *
+put_u64(char *p, uint64_t v)
+{
+  char tmp[24];
+  int k = 0;
+  do {
+    tmp[k++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (k)
+    *p++ = tmp[--k];
+  return p;
+}
+
+size_t
+cli_fmt(char *buf, size_t n, double v, int decimals)
+{
+  static const uint64_t p10[] = {1ull,
+                                 10ull,
+                                 100ull,
+                                 1000ull,
+                                 10000ull,
+                                 100000ull,
+                                 1000000ull,
+                                 10000000ull,
+                                 100000000ull,
+                                 1000000000ull,
+                                 10000000000ull,
+                                 100000000000ull,
+                                 1000000000000ull,
+                                 10000000000000ull,
+                                 100000000000000ull,
+                                 1000000000000000ull};
+  char tmp[400];
+  char *p = tmp;
+  if (decimals < 0)
+    decimals = 0;
+  if (decimals > 15)
+    decimals = 15;
+  if (!isfinite(v)) {
+    memcpy(tmp, "n/a", 3);
+    p = tmp + 3;
+  } else {
+    /* Fewer decimals for large values so that the scaled value fits an integer exactly. */
+    while (decimals > 0 && fabs(v * (double)p10[decimals]) >= 9.0e15)
+      decimals--;
+    double scaled = v * (double)p10[decimals];
+    if (fabs(scaled) < 9.0e15) {
+      /* Integers only from here: no locale can change a digit or the point. */
+      long long q = llround(scaled);
+      uint64_t a = q < 0 ? (uint64_t)(-q) : (uint64_t)q;
+      if (q < 0)
+        *p++ = '-';
+      p = put_u64(p, a / p10[decimals]);
+      if (decimals > 0) {
+        *p++ = '.';
+        uint64_t frac = a % p10[decimals];
+        for (int d = decimals - 1; d >= 0; d--)
+          *p++ = (char)('0' + (frac / p10[d]) % 10);
+      }
+    } else {
+      /* Beyond 9e15: "%.0f" has no decimal point in any locale, and the double has no
+       * fractional digits at this size anyway. At most 309 digits: tmp holds them. */
+      int k = snprintf(tmp, sizeof tmp, "%.0f", v);
+      p = tmp + (k > 0 && (size_t)k < sizeof tmp ? k : 0);
+    }
+  }
+  size_t len = (size_t)(p - tmp);
+  if (n > 0) {
+    size_t c = len < n - 1 ? len : n - 1;
+    memcpy(buf, tmp, c);
+    buf[c] = '\0';
+  }
+  return len;
+}
+
+#define RING 32
+static char ring[RING][48];
+static unsigned ring_next;
+
+const char *
+cli_num(double v, int decimals)
+{
+  char *b = ring[ring_next++ % RING];
+  cli_fmt(b, sizeof ring[0], v, decimals);
+  return b;
+}
+
+const char *
+cli_num_trim(double v, int max_decimals)
+{
+  char *b = ring[ring_next++ % RING];
+  cli_fmt(b, sizeof ring[0], v, max_decimals);
+  char *dot = strchr(b, '.');
+  if (dot) {
+    char *e = b + strlen(b) - 1;
+    while (e > dot && *e == '0')
+      *e-- = '\0';
+    if (e == dot)
+      *e = '\0';
+  }
+  return b;
+}
+
+const char *
+cli_size(size_t v)
+{
+  char *b = ring[ring_next++ % RING];
+  *put_u64(b, (uint64_t)v) = '\0';
+  return b;
+}
+
+/* ======================================================================================
+ * Files
+ * ====================================================================================== */
+
+static const char *
+last_component(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+char *
+cli_replace_ext(const char *path, const char *ext)
+{
+  const char *base = last_component(path);
+  const char *dot = strrchr(base, '.');
+  size_t keep = (dot && dot != base) ? (size_t)(dot - path) : strlen(path);
+  size_t elen = strlen(ext);
+  char *s = malloc(keep + elen + 1);
+  if (!s)
+    return NULL;
+  memcpy(s, path, keep);
+  memcpy(s + keep, ext, elen + 1);
+  return s;
+}
+
+char *
+cli_stem(const char *path)
+{
+  const char *base = last_component(path);
+  const char *dot = strrchr(base, '.');
+  size_t len = (dot && dot != base) ? (size_t)(dot - base) : strlen(base);
+  char *s = malloc(len + 1);
+  if (!s)
+    return NULL;
+  memcpy(s, base, len);
+  s[len] = '\0';
+  return s;
+}
+
+bool
+cli_has_suffix(const char *path, const char *suffix)
+{
+  size_t a = strlen(path), b = strlen(suffix);
+  return a >= b && strcasecmp(path + a - b, suffix) == 0;
+}
+
+bool
+cli_same_file(const char *a, const char *b)
+{
+  struct stat sa, sb;
+  if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+    return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int
+cli_out_open(CliOut *o, const char *path, StanceError *err)
+{
+  memset(o, 0, sizeof *o);
+  o->path = strdup(path);
+  size_t len = strlen(path);
+  o->tmp_path = malloc(len + 16);
+  if (!o->path || !o->tmp_path) {
+    cli_out_abort(o);
+    return stance_error_set(err, STANCE_ENOMEM, "out of memory");
+  }
+  /* The temporary file sits beside the target so that rename() is atomic. */
+  snprintf(o->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
+  int fd = mkstemp(o->tmp_path);
+  if (fd < 0) {
+    int e = errno;
+    free(o->tmp_path);
+    o->tmp_path = NULL;
+    cli_out_abort(o);
+    return stance_error_set(err, STANCE_EIO, "cannot create %s: %s (expected a writable folder)",
+                            path, strerror(e));
+  }
+  /* mkstemp() creates 0600; give the file the usual permissions (umask applies). */
+  mode_t mask = umask(0);
+  umask(mask);
+  if (fchmod(fd, 0666 & ~mask) != 0) {
+    /* Not fatal: the file is still ours and readable. */
+  }
+  o->fp = fdopen(fd, "w");
+  if (!o->fp) {
+    int e = errno;
+    close(fd);
+    cli_out_abort(o);
+    return stance_error_set(err, STANCE_EIO, "cannot write %s: %s", path, strerror(e));
+  }
+  /* Large buffered writes: CSV exports of long recordings are hundreds of MB. */
+  setvbuf(o->fp, NULL, _IOFBF, 1 << 16);
+  return STANCE_OK;
+}
+
+int
+cli_out_commit(CliOut *o, StanceError *err)
+{
+  int e = 0;
+  if (fflush(o->fp) != 0 || ferror(o->fp))
+    e = errno ? errno : EIO;
+  if (!e && fsync(fileno(o->fp)) != 0 && errno != EINVAL)
+    e = errno;
+  if (fclose(o->fp) != 0 && !e)
+    e = errno ? errno : EIO;
+  o->fp = NULL;
+  if (!e && rename(o->tmp_path, o->path) != 0)
+    e = errno;
+  if (e) {
+    int r = stance_error_set(err, STANCE_EIO, "cannot write %s: %s", o->path, strerror(e));
+    cli_out_abort(o);
+    return r;
+  }
+  free(o->tmp_path);
+  free(o->path);
+  o->tmp_path = o->path = NULL;
+  return STANCE_OK;
+}
+
+void
+cli_out_abort(CliOut *o)
+{
+  if (o->fp)
+    fclose(o->fp);
+  if (o->tmp_path)
+    unlink(o->tmp_path);
+  free(o->tmp_path);
+  free(o->path);
+  o->fp = NULL;
+  o->tmp_path = o->path = NULL;
+}
+
+/* ======================================================================================
+ * JSON text
+ * ====================================================================================== */
+
+/* Invalid bytes become U+FFFD. */
+static char *
+utf8_safe(const char *s)
+{
+  size_t len = strlen(s);
+  char *o = malloc(len * 3 + 1);
+  if (!o)
+    return NULL;
+  const unsigned char *p = (const unsigned char *)s;
+  char *q = o;
+  while (*p) {
+    int need = 0;
+    unsigned cp = 0;
+    if (p[0] < 0x80) {
+      *q++ = (char)*p++;
+      continue;
+    }
+    if ((p[0] & 0xe0) == 0xc0) {
+      need = 1;
+      cp = p[0] & 0x1f;
+    } else if ((p[0] & 0xf0) == 0xe0) {
+      need = 2;
+      cp = p[0] & 0x0f;
+    } else if ((p[0] & 0xf8) == 0xf0) {
+      need = 3;
+      cp = p[0] & 0x07;
+    } else {
+      need = -1;
+    }
+    bool ok = need > 0;
+    for (int k = 1; ok && k <= need; k++) {
+      if ((p[k] & 0xc0) != 0x80)
+        ok = false;
+      else
+        cp = (cp << 6) | (p[k] & 0x3f);
+    }
+    if (ok) {
+      static const unsigned min_cp[4] = {0, 0x80, 0x800, 0x10000};
+      ok = cp >= min_cp[need] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+    }
+    if (ok) {
+      memcpy(q, p, (size_t)need + 1);
+      q += need + 1;
+      p += need + 1;
+    } else {
+      memcpy(q, "\xef\xbf\xbd", 3);
+      q += 3;
+      p++;
+    }
+  }
+  *q = '\0';
+  return o;
+}
+
+void
+cli_json_kv_text(StanceJson *j, const char *key, const char *s)
+{
+  char *safe = utf8_safe(s ? s : "");
+  stance_json_kv_string(j, key, safe ? safe : "");
+  free(safe);
+}
+
+/* ======================================================================================
+ * Recording helpers
+ * ====================================================================================== */
+
+const char *
+cli_side_text(char *buf, size_t n, StanceProtocol proto, StanceSide side)
+{
+  const char *name = stance_side_name(side);
+  if (side == STANCE_SIDE_BOTH) {
+    snprintf(buf, n, "bilateral");
+    return buf;
+  }
+  switch (proto) {
+  case STANCE_PROTO_SPLIT_SQUAT:
+  case STANCE_PROTO_LUNGE: snprintf(buf, n, "front foot %s", name); break;
+  case STANCE_PROTO_STEP_UP: snprintf(buf, n, "stepping leg %s", name); break;
+  case STANCE_PROTO_UNKNOWN: snprintf(buf, n, "%s", name); break;
+  default: snprintf(buf, n, "%s leg", name); break;
+  }
+  return buf;
+}
+
+const char *
+cli_channel_name(const StanceRecording *rec, int channel)
+{
+  static const char *const cells[STANCE_N_CELLS] = {"l1", "l2", "l3", "l4", "r1", "r2", "r3", "r4"};
+  switch (rec->layout) {
+  case STANCE_LAYOUT_CELLS: return channel >= 0 && channel < 8 ? cells[channel] : "?";
+  case STANCE_LAYOUT_PLATES: return channel == 0 ? "left" : channel == 1 ? "right" : "?";
+  case STANCE_LAYOUT_COMBINED: return channel == 0 ? "total" : "?";
+  default: return "?";
+  }
+}
+
+const char *
+cli_asym_text(char *buf, size_t n, double left, double right)
+{
+  /* Only two positive amounts of the same quality can be compared this way. */
+  if (!isfinite(left) || !isfinite(right) || left <= 0.0 || right <= 0.0) {
+    snprintf(buf, n, "n/a");
+    return buf;
+  }
+  double strong = fmax(left, right), weak = fmin(left, right);
+  double pct = (strong - weak) / strong * 100.0;
+  char num[48];
+  cli_fmt(num, sizeof num, pct, 1);
+  if (strcmp(num, "0.0") == 0)
+    snprintf(buf, n, "0.0 %% (even)");
+  else
+    snprintf(buf, n, "%s %% (%s stronger)", num, left > right ? "left" : "right");
+  return buf;
+}
