@@ -16,9 +16,9 @@ char *stance_test_tmpdir(void);
 int stance_test_run(Suite *s);
 
 /* |a - b| <= tol, with a message naming what was compared. */
-#define ck_assert_near(a, b, tol)                                                                 \
-  do {                                                                                            \
-    double _a = (a), _b = (b), _t = (tol);                                                        \
-    ck_assert_msg(fabs(_a - _b) <= _t, "%s = %.9g, expected %s = %.9g within %g", #a, _a, #b, _b, \
-                  _t);                                                                            \
+#define ck_assert_near(a, b, tol)                                                                  \
+  do {                                                                                             \
+    double _a = (a), _b = (b), _t = (tol);                                                         \
+    ck_assert_msg(fabs(_a - _b) <= _t, "%s = %.9g, expected %s = %.9g within %g", #a, _a, #b, _b,  \
+                  _t);                                                                             \
   } while (0)

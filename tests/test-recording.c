@@ -34,8 +34,8 @@ START_TEST(test_cells_forces)
 {
   /* Left plate: 100 N on each cell; right plate: 50, 150, 250, 50 N. */
   const double f[2][STANCE_N_CELLS] = {
-    { 100, 100, 100, 100, 50, 150, 250, 50 },
-    { 0, 0, 0, 0, 0, 0, 0, 0 },
+      {100, 100, 100, 100, 50, 150, 250, 50},
+      {0, 0, 0, 0, 0, 0, 0, 0},
   };
   StanceRecording *rec = make_cells(f, 2, NULL);
   /* Counts are rounded to whole codes: a code is 0.0004 N, so 1e-3 N is plenty. */
@@ -60,8 +60,8 @@ START_TEST(test_cells_cop)
    * Right plate 50/150/250/50 N: x = (-50*170 + 150*170 + 250*170 - 50*170) / 500 = 102 mm,
    * y = (50*270 + 150*270 - 250*270 - 50*270) / 500 = -54 mm. */
   const double f[2][STANCE_N_CELLS] = {
-    { 100, 100, 100, 100, 50, 150, 250, 50 },
-    { 2, 2, 2, 2, 0, 0, 0, 0 }, /* 8 N on the left plate: below the 20 N threshold */
+      {100, 100, 100, 100, 50, 150, 250, 50},
+      {2, 2, 2, 2, 0, 0, 0, 0}, /* 8 N on the left plate: below the 20 N threshold */
   };
   StanceRecording *rec = make_cells(f, 2, NULL);
   double x[2], y[2];
@@ -75,7 +75,7 @@ START_TEST(test_cells_cop)
   ck_assert_near(x[0], 0.0, 0.01);
   ck_assert_near(y[0], 0.0, 0.01);
   ck_assert_int_eq(valid[1], 0);
-  StanceError err = { 0 };
+  StanceError err = {0};
   ck_assert_int_eq(stance_recording_cop(rec, STANCE_SEL_TOTAL, 20.0, x, y, valid, &err),
                    STANCE_ENOTAVAIL);
   ck_assert_ptr_nonnull(strstr(err.message, "left or the right"));
@@ -92,7 +92,7 @@ START_TEST(test_combined_has_no_limbs)
   ck_assert_int_eq(stance_recording_cop_plates(rec), 0);
   ck_assert_near(stance_recording_force_at(rec, 0, STANCE_SEL_TOTAL), 587.25, 0);
   double out[1];
-  StanceError err = { 0 };
+  StanceError err = {0};
   ck_assert_int_eq(stance_recording_force(rec, STANCE_SEL_LEFT, out, &err), STANCE_ENOTAVAIL);
   ck_assert_ptr_nonnull(strstr(err.message, "no left plate"));
   uint8_t v[1];
@@ -106,8 +106,8 @@ END_TEST
 START_TEST(test_plates_with_cop)
 {
   StanceRecording *rec = stance_recording_new(STANCE_LAYOUT_PLATES, 1000.0, true);
-  const double f[2] = { 431.0, 10.0 };
-  const double cop[4] = { 12.5, -40.0, 3.0, 4.0 };
+  const double f[2] = {431.0, 10.0};
+  const double cop[4] = {12.5, -40.0, 3.0, 4.0};
   ck_assert_int_eq(stance_recording_append_forces(rec, f, cop, 0), STANCE_OK);
   ck_assert_int_eq(stance_recording_cop_plates(rec), 2);
   double x[1], y[1];
@@ -126,7 +126,7 @@ END_TEST
 START_TEST(test_gaps_and_growth)
 {
   StanceRecording *rec = stance_recording_new(STANCE_LAYOUT_PLATES, 1000.0, false);
-  const double f[2] = { 300.0, 310.0 };
+  const double f[2] = {300.0, 310.0};
   /* Far beyond the first block so that growth is exercised. */
   for (int i = 0; i < 5000; i++)
     ck_assert_int_eq(stance_recording_append_forces(rec, f, NULL, 0), STANCE_OK);
@@ -150,7 +150,7 @@ START_TEST(test_slice)
   rec->meta.start_unix_ms = 1700000000000;
   stance_meta_set(&rec->meta, "k", "v");
   for (int i = 0; i < 3000; i++) {
-    double f = i, cop[2] = { i * 0.5, -i * 0.25 };
+    double f = i, cop[2] = {i * 0.5, -i * 0.25};
     stance_recording_append_forces(rec, &f, cop, 0);
   }
   StanceRecording *s = stance_recording_slice(rec, 1000, 500);
@@ -193,7 +193,7 @@ START_TEST(test_calibration_validate)
   StanceCalibration cal;
   stance_calibration_default(&cal);
   ck_assert_int_eq(stance_calibration_validate(&cal, NULL), STANCE_OK);
-  StanceError err = { 0 };
+  StanceError err = {0};
   cal.gain_n_per_count[5] = 0.0;
   ck_assert_int_eq(stance_calibration_validate(&cal, &err), STANCE_ERANGE);
   ck_assert_ptr_nonnull(strstr(err.message, "cell 6"));
@@ -202,7 +202,7 @@ START_TEST(test_calibration_validate)
   ck_assert_int_eq(stance_calibration_validate(&cal, &err), STANCE_ERANGE);
   stance_calibration_default(&cal);
   for (int c = 0; c < 4; c++)
-    cal.plate[1].cell[c] = (StanceCellPos){ 10.0, 10.0 };
+    cal.plate[1].cell[c] = (StanceCellPos){10.0, 10.0};
   ck_assert_int_eq(stance_calibration_validate(&cal, &err), STANCE_ERANGE);
   ck_assert_ptr_nonnull(strstr(err.message, "plate 2"));
 }
@@ -214,7 +214,7 @@ START_TEST(test_bad_arguments)
   ck_assert_ptr_null(stance_recording_new(STANCE_LAYOUT_CELLS, NAN, false));
   ck_assert_ptr_null(stance_recording_new((StanceLayout)7, 1000.0, false));
   StanceRecording *rec = stance_recording_new(STANCE_LAYOUT_CELLS, 1000.0, false);
-  double f[8] = { 0 };
+  double f[8] = {0};
   ck_assert_int_eq(stance_recording_append_forces(rec, f, NULL, 0), STANCE_EINVAL);
   ck_assert_near(stance_recording_force_at(rec, 99, STANCE_SEL_TOTAL), 0.0, 0);
   stance_recording_free(rec);

@@ -19,16 +19,16 @@ extern "C" {
 
 enum {
   STANCE_OK = 0,
-  STANCE_EINVAL = -1,   /* an argument or option is invalid */
-  STANCE_ENOMEM = -2,   /* out of memory */
-  STANCE_EIO = -3,      /* a read or write failed (errno-level) */
-  STANCE_EFORMAT = -4,  /* input is malformed (not the expected format) */
-  STANCE_ECORRUPT = -5, /* a checksum does not match */
-  STANCE_ETRUNC = -6,   /* input ends before it should */
-  STANCE_EVERSION = -7, /* a version this build does not understand */
+  STANCE_EINVAL = -1,    /* an argument or option is invalid */
+  STANCE_ENOMEM = -2,    /* out of memory */
+  STANCE_EIO = -3,       /* a read or write failed (errno-level) */
+  STANCE_EFORMAT = -4,   /* input is malformed (not the expected format) */
+  STANCE_ECORRUPT = -5,  /* a checksum does not match */
+  STANCE_ETRUNC = -6,    /* input ends before it should */
+  STANCE_EVERSION = -7,  /* a version this build does not understand */
   STANCE_ENOTAVAIL = -8, /* not available for this recording (e.g. per-limb on one plate) */
-  STANCE_ERANGE = -9,   /* a value is outside its allowed range */
-  STANCE_ENODATA = -10, /* there is no data to work on */
+  STANCE_ERANGE = -9,    /* a value is outside its allowed range */
+  STANCE_ENODATA = -10,  /* there is no data to work on */
 };
 
 /* Caller-owned error detail. `code` is 0 until an error is set. */

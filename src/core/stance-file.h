@@ -27,7 +27,8 @@ extern "C" {
 int stance_file_write(const StanceRecording *rec, const char *path, StanceError *err);
 
 /* Serialises rec into a malloc'd buffer (*out, *out_len); the caller frees *out. */
-int stance_file_encode(const StanceRecording *rec, uint8_t **out, size_t *out_len, StanceError *err);
+int stance_file_encode(const StanceRecording *rec, uint8_t **out, size_t *out_len,
+                       StanceError *err);
 
 /* Reads a .stance file. On success *out is a new recording. */
 int stance_file_read(const char *path, StanceRecording **out, StanceError *err);

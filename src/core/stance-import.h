@@ -27,22 +27,23 @@ extern "C" {
 #endif
 
 typedef struct {
-  char delimiter;        /* ',', '\t', ';' or 0 to detect */
-  int decimal_comma;     /* 1 yes, 0 no, -1 detect (default) */
-  int skip_lines;        /* lines to skip before the header/data; -1 detect (default) */
-  double rate_hz;        /* sample rate; 0 = from the time column, else the default below */
+  char delimiter;         /* ',', '\t', ';' or 0 to detect */
+  int decimal_comma;      /* 1 yes, 0 no, -1 detect (default) */
+  int skip_lines;         /* lines to skip before the header/data; -1 detect (default) */
+  double rate_hz;         /* sample rate; 0 = from the time column, else the default below */
   double default_rate_hz; /* used (and flagged rate_assumed) when there is neither; 1000 */
   /* Column mapping "left=fp1,right=fp2", "total=Fz", "time=t", "l1=..,l2=..,..,r4=..",
-   * "copx=..,copy=.." (combined) or "left_copx=..", ..., names or 1-based numbers; NULL = detect. */
+   * "copx=..,copy=.." (combined) or "left_copx=..", ..., names or 1-based numbers; NULL = detect.
+   */
   const char *columns;
-  double force_scale;    /* multiply forces by this (e.g. 9.81 for kgf); 0 = 1 */
-  bool swap_sides;       /* exchange left and right after mapping */
+  double force_scale; /* multiply forces by this (e.g. 9.81 for kgf); 0 = 1 */
+  bool swap_sides;    /* exchange left and right after mapping */
 } StanceImportOptions;
 
 typedef struct {
   StanceRecording **recs; /* n_recs recordings (trials in file order) */
   size_t n_recs;
-  char notes[1024];       /* human-readable: detected layout, mapping, assumptions */
+  char notes[1024]; /* human-readable: detected layout, mapping, assumptions */
 } StanceImportResult;
 
 void stance_import_options_default(StanceImportOptions *opt);

@@ -5,29 +5,28 @@
 #include <stddef.h>
 #include <string.h>
 
-/*                          id                           name              title        side  allow reps  jump   bar */
+/* Columns: id, name, title, needs_side, allows_side, has_reps, is_jump, uses_bar. */
 static const StanceProtocolInfo protocols[] = {
-  { STANCE_PROTO_CMJ, "cmj", "Countermovement jump", false, false, false, true, false },
-  { STANCE_PROTO_SJ, "sj", "Squat jump", false, false, false, true, false },
-  { STANCE_PROTO_DJ, "dj", "Drop jump", false, false, false, true, false },
-  { STANCE_PROTO_SL_CMJ, "sl-cmj", "Single-leg countermovement jump", true, true, false, true,
-    false },
-  { STANCE_PROTO_SL_HOP, "sl-hop", "Single-leg hops", true, true, true, true, false },
-  { STANCE_PROTO_POGO, "pogo", "Pogo hops", false, false, true, true, false },
-  { STANCE_PROTO_IMTP, "imtp", "Isometric mid-thigh pull", false, true, false, false, false },
-  { STANCE_PROTO_ISO_SQUAT, "iso-squat", "Isometric squat", false, true, false, false, false },
-  { STANCE_PROTO_SPLIT_SQUAT, "split-squat", "Split squat", true, true, true, false, false },
-  { STANCE_PROTO_LUNGE, "lunge", "Lunge", true, true, true, false, false },
-  { STANCE_PROTO_STEP_UP, "step-up", "Step-up", true, true, true, false, false },
-  { STANCE_PROTO_SL_SQUAT, "sl-squat", "Single-leg squat", true, true, true, false, false },
-  { STANCE_PROTO_SL_RDL, "sl-rdl", "Single-leg Romanian deadlift", true, true, true, false,
-    false },
-  { STANCE_PROTO_BACK_SQUAT, "back-squat", "Back squat", false, false, true, false, true },
-  { STANCE_PROTO_DEADLIFT, "deadlift", "Deadlift", false, false, true, false, true },
-  { STANCE_PROTO_QUIET_STANDING, "quiet-standing", "Quiet standing", false, false, false, false,
-    false },
-  { STANCE_PROTO_SL_BALANCE, "sl-balance", "Single-leg balance", true, true, false, false, false },
-  { STANCE_PROTO_WEIGH_IN, "weigh-in", "Weigh-in", false, false, false, false, false },
+    {STANCE_PROTO_CMJ, "cmj", "Countermovement jump", false, false, false, true, false},
+    {STANCE_PROTO_SJ, "sj", "Squat jump", false, false, false, true, false},
+    {STANCE_PROTO_DJ, "dj", "Drop jump", false, false, false, true, false},
+    {STANCE_PROTO_SL_CMJ, "sl-cmj", "Single-leg countermovement jump", true, true, false, true,
+     false},
+    {STANCE_PROTO_SL_HOP, "sl-hop", "Single-leg hops", true, true, true, true, false},
+    {STANCE_PROTO_POGO, "pogo", "Pogo hops", false, false, true, true, false},
+    {STANCE_PROTO_IMTP, "imtp", "Isometric mid-thigh pull", false, true, false, false, false},
+    {STANCE_PROTO_ISO_SQUAT, "iso-squat", "Isometric squat", false, true, false, false, false},
+    {STANCE_PROTO_SPLIT_SQUAT, "split-squat", "Split squat", true, true, true, false, false},
+    {STANCE_PROTO_LUNGE, "lunge", "Lunge", true, true, true, false, false},
+    {STANCE_PROTO_STEP_UP, "step-up", "Step-up", true, true, true, false, false},
+    {STANCE_PROTO_SL_SQUAT, "sl-squat", "Single-leg squat", true, true, true, false, false},
+    {STANCE_PROTO_SL_RDL, "sl-rdl", "Single-leg Romanian deadlift", true, true, true, false, false},
+    {STANCE_PROTO_BACK_SQUAT, "back-squat", "Back squat", false, false, true, false, true},
+    {STANCE_PROTO_DEADLIFT, "deadlift", "Deadlift", false, false, true, false, true},
+    {STANCE_PROTO_QUIET_STANDING, "quiet-standing", "Quiet standing", false, false, false, false,
+     false},
+    {STANCE_PROTO_SL_BALANCE, "sl-balance", "Single-leg balance", true, true, false, false, false},
+    {STANCE_PROTO_WEIGH_IN, "weigh-in", "Weigh-in", false, false, false, false, false},
 };
 
 const StanceProtocolInfo *

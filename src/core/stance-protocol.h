@@ -46,13 +46,13 @@ typedef enum {
 
 typedef struct {
   StanceProtocol id;
-  const char *name;        /* stable id, e.g. "split-squat" */
-  const char *title;       /* human title, e.g. "Split squat" */
-  bool needs_side;         /* single-leg or split stance: a side must be given */
-  bool allows_side;        /* may be done single-leg or bilateral (IMTP, isometric squat) */
-  bool has_reps;           /* repetitions are counted */
-  bool is_jump;            /* has flight phases */
-  bool uses_bar;           /* an external load is part of the system mass */
+  const char *name;  /* stable id, e.g. "split-squat" */
+  const char *title; /* human title, e.g. "Split squat" */
+  bool needs_side;   /* single-leg or split stance: a side must be given */
+  bool allows_side;  /* may be done single-leg or bilateral (IMTP, isometric squat) */
+  bool has_reps;     /* repetitions are counted */
+  bool is_jump;      /* has flight phases */
+  bool uses_bar;     /* an external load is part of the system mass */
 } StanceProtocolInfo;
 
 /* Info for a protocol; NULL for STANCE_PROTO_UNKNOWN or out-of-range values. */

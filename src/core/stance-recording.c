@@ -39,10 +39,10 @@ stance_calibration_default(StanceCalibration *cal)
     g->width_mm = 400.0;
     g->length_mm = 600.0;
     /* 1 front-left, 2 front-right, 3 rear-right, 4 rear-left */
-    g->cell[0] = (StanceCellPos){ -170.0, 270.0 };
-    g->cell[1] = (StanceCellPos){ 170.0, 270.0 };
-    g->cell[2] = (StanceCellPos){ 170.0, -270.0 };
-    g->cell[3] = (StanceCellPos){ -170.0, -270.0 };
+    g->cell[0] = (StanceCellPos){-170.0, 270.0};
+    g->cell[1] = (StanceCellPos){170.0, 270.0};
+    g->cell[2] = (StanceCellPos){170.0, -270.0};
+    g->cell[3] = (StanceCellPos){-170.0, -270.0};
     g->centre_x_mm = p == 0 ? -250.0 : 250.0;
     g->centre_y_mm = 0.0;
   }
@@ -77,7 +77,8 @@ stance_calibration_validate(const StanceCalibration *cal, StanceError *err)
     for (int c = 0; c < STANCE_CELLS_PER_PLATE; c++) {
       if (!isfinite(g->cell[c].x_mm) || !isfinite(g->cell[c].y_mm))
         return stance_error_set(err, STANCE_ERANGE,
-                                "calibration: plate %d cell %d position is not finite", p + 1, c + 1);
+                                "calibration: plate %d cell %d position is not finite", p + 1,
+                                c + 1);
       minx = fmin(minx, g->cell[c].x_mm);
       maxx = fmax(maxx, g->cell[c].x_mm);
       miny = fmin(miny, g->cell[c].y_mm);
@@ -330,8 +331,7 @@ stance_recording_cop(const StanceRecording *rec, StanceSel plate, double thresho
     return stance_error_set(err, STANCE_ENOTAVAIL,
                             "the recording has no centre of pressure (one force per plate only)");
   if ((np == 1 && plate != STANCE_SEL_TOTAL) || (np == 2 && plate == STANCE_SEL_TOTAL))
-    return stance_error_set(err, STANCE_ENOTAVAIL,
-                            "centre of pressure is per plate: ask for %s",
+    return stance_error_set(err, STANCE_ENOTAVAIL, "centre of pressure is per plate: ask for %s",
                             np == 1 ? "the single (total) plate" : "the left or the right plate");
   for (size_t i = 0; i < rec->n_samples; i++) {
     x[i] = y[i] = 0.0;
@@ -418,7 +418,8 @@ stance_recording_slice(const StanceRecording *rec, size_t start, size_t n)
 {
   if (!rec || start > rec->n_samples || n > rec->n_samples - start)
     return NULL;
-  StanceRecording *out = stance_recording_new(rec->layout, rec->sample_rate_hz, rec->cop_mm != NULL);
+  StanceRecording *out =
+      stance_recording_new(rec->layout, rec->sample_rate_hz, rec->cop_mm != NULL);
   if (!out)
     return NULL;
   if (stance_recording_reserve(out, n ? n : 1) < 0) {

@@ -5,15 +5,14 @@
  * A recording is a sequence of samples at one rate, in one of three layouts:
  *
  *   STANCE_LAYOUT_CELLS     8 channels of raw ADC counts (left plate cells 1-4, then right plate
- *                           cells 1-4), with the calibration that turns counts into newtons. This is
- *                           what our plates and the simulator produce. Raw counts are always kept.
- *   STANCE_LAYOUT_PLATES    2 channels of vertical force in newtons (left, right plate), optionally
- *                           with each plate's centre of pressure: imports of other systems' files.
- *   STANCE_LAYOUT_COMBINED  1 channel of vertical force in newtons (one plate, or the sum of two),
- *                           optionally with its centre of pressure.
+ *                           cells 1-4), with the calibration that turns counts into newtons. This
+ * is what our plates and the simulator produce. Raw counts are always kept. STANCE_LAYOUT_PLATES 2
+ * channels of vertical force in newtons (left, right plate), optionally with each plate's centre of
+ * pressure: imports of other systems' files. STANCE_LAYOUT_COMBINED  1 channel of vertical force in
+ * newtons (one plate, or the sum of two), optionally with its centre of pressure.
  *
- * Plate geometry and coordinates: each plate has its own frame, origin at the plate centre, x to the
- * athlete's right (medio-lateral), y forward (antero-posterior), millimetres, seen from above.
+ * Plate geometry and coordinates: each plate has its own frame, origin at the plate centre, x to
+ * the athlete's right (medio-lateral), y forward (antero-posterior), millimetres, seen from above.
  * Cells are numbered clockwise from above starting front-left: 1 front-left, 2 front-right,
  * 3 rear-right, 4 rear-left. Channel c = plate * 4 + (cell - 1), plate 0 = left, 1 = right.
  *
@@ -81,15 +80,16 @@ typedef struct {
   double width_mm;  /* along x */
   double length_mm; /* along y */
   StanceCellPos cell[STANCE_CELLS_PER_PLATE];
-  /* Centre of this plate in the shared lab frame (left plate centre at x < 0), for drawing and C3D. */
+  /* Centre of this plate in the shared lab frame (left plate centre at x < 0), for drawing and C3D.
+   */
   double centre_x_mm, centre_y_mm;
 } StancePlateGeometry;
 
 typedef struct {
-  char id[64];                           /* calibration id, e.g. "SN0042-2026-11-24-1" */
-  char board_serial[32];                 /* board the calibration belongs to */
-  int64_t created_unix_ms;               /* when it was made (UTC) */
-  double offset_counts[STANCE_N_CELLS];  /* counts with the plates empty */
+  char id[64];                          /* calibration id, e.g. "SN0042-2026-11-24-1" */
+  char board_serial[32];                /* board the calibration belongs to */
+  int64_t created_unix_ms;              /* when it was made (UTC) */
+  double offset_counts[STANCE_N_CELLS]; /* counts with the plates empty */
   double gain_n_per_count[STANCE_N_CELLS];
   StancePlateGeometry plate[STANCE_N_PLATES];
 } StanceCalibration;
@@ -102,16 +102,16 @@ typedef struct {
 } StanceMetaEntry;
 
 typedef struct {
-  StanceProtocol protocol;     /* STANCE_PROTO_UNKNOWN when not known (e.g. imported files) */
-  StanceSide side;             /* stance limb / front foot; BOTH for bilateral */
-  char athlete[128];           /* name or pseudonym, UTF-8; may be empty */
-  int64_t start_unix_ms;       /* start time (UTC, ms since 1970); 0 when unknown */
-  char board_serial[32];       /* empty when not from a board */
-  char firmware_version[32];   /* empty when not from a board */
-  char calibration_id[64];     /* id of the calibration used; empty when none */
-  char source[256];            /* "usb", "simulator", "import:<file name>", ... */
-  bool rate_assumed;           /* the file gave no rate or time column and a default was used */
-  bool sides_assumed;          /* which plate is left/right was not stated by the source */
+  StanceProtocol protocol;   /* STANCE_PROTO_UNKNOWN when not known (e.g. imported files) */
+  StanceSide side;           /* stance limb / front foot; BOTH for bilateral */
+  char athlete[128];         /* name or pseudonym, UTF-8; may be empty */
+  int64_t start_unix_ms;     /* start time (UTC, ms since 1970); 0 when unknown */
+  char board_serial[32];     /* empty when not from a board */
+  char firmware_version[32]; /* empty when not from a board */
+  char calibration_id[64];   /* id of the calibration used; empty when none */
+  char source[256];          /* "usb", "simulator", "import:<file name>", ... */
+  bool rate_assumed;         /* the file gave no rate or time column and a default was used */
+  bool sides_assumed;        /* which plate is left/right was not stated by the source */
   /* Free key/value pairs (simulation parameters, importer column mapping, ...). */
   StanceMetaEntry extra[STANCE_META_MAX_EXTRA];
   int n_extra;
@@ -124,11 +124,11 @@ typedef struct {
   size_t n_channels; /* 8 (CELLS), 2 (PLATES) or 1 (COMBINED) */
   size_t capacity;   /* samples allocated */
 
-  int32_t *counts;   /* CELLS: n_samples * 8, interleaved by sample; NULL otherwise */
-  double *force_n;   /* PLATES/COMBINED: n_samples * n_channels newtons; NULL for CELLS */
-  double *cop_mm;    /* PLATES/COMBINED, optional: n_samples * n_channels * 2 (x, y); NULL if
-                        the source had no centre of pressure. Meaningless below the threshold. */
-  uint16_t *status;  /* n_samples status words (STANCE_STATUS_*), never NULL once allocated */
+  int32_t *counts;  /* CELLS: n_samples * 8, interleaved by sample; NULL otherwise */
+  double *force_n;  /* PLATES/COMBINED: n_samples * n_channels newtons; NULL for CELLS */
+  double *cop_mm;   /* PLATES/COMBINED, optional: n_samples * n_channels * 2 (x, y); NULL if
+                       the source had no centre of pressure. Meaningless below the threshold. */
+  uint16_t *status; /* n_samples status words (STANCE_STATUS_*), never NULL once allocated */
 
   bool has_calibration; /* CELLS recordings always have one */
   StanceCalibration calib;
@@ -148,8 +148,8 @@ int stance_recording_append_counts(StanceRecording *rec, const int32_t counts[ST
                                    uint16_t status);
 /* Appends one sample of n_channels forces (PLATES/COMBINED only). cop holds (x, y) per channel:
  * ignored when the recording has no CoP; when it has one, NULL stores (0, 0). */
-int stance_recording_append_forces(StanceRecording *rec, const double *force_n, const double *cop_mm,
-                                   uint16_t status);
+int stance_recording_append_forces(StanceRecording *rec, const double *force_n,
+                                   const double *cop_mm, uint16_t status);
 /* Appends n missing samples (status GAP, values 0). */
 int stance_recording_append_gap(StanceRecording *rec, size_t n);
 
@@ -171,7 +171,8 @@ double stance_recording_force_at(const StanceRecording *rec, size_t i, StanceSel
 
 /* Fills out[0..n_samples) with the vertical force for sel. STANCE_ENOTAVAIL when sel is LEFT/RIGHT
  * on a COMBINED recording. */
-int stance_recording_force(const StanceRecording *rec, StanceSel sel, double *out, StanceError *err);
+int stance_recording_force(const StanceRecording *rec, StanceSel sel, double *out,
+                           StanceError *err);
 
 /* Centre of pressure of plate (LEFT/RIGHT; TOTAL for a COMBINED recording's single plate) in that
  * plate's frame, mm. valid[i] is 1 where the plate force exceeds threshold_n and the sample is not
