@@ -13,6 +13,7 @@
  * passes is decoded completely; there is no partial result.
  */
 #include "stance-file.h"
+#include "stance-utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -174,40 +175,11 @@ tag_text(const uint8_t tag[4], char buf[20])
 static bool
 utf8_valid(const uint8_t *s, size_t n, size_t *bad)
 {
-  for (size_t i = 0; i < n;) {
-    unsigned c = s[i];
-    size_t need;
-    uint32_t min, cp;
-    if (c == 0) {
-      *bad = i;
-      return false;
-    } else if (c < 0x80) {
-      i++;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      need = 1, min = 0x80, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      need = 2, min = 0x800, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      need = 3, min = 0x10000, cp = c & 0x07;
-    } else {
-      *bad = i;
-      return false;
-    }
-    for (size_t k = 1; k <= need; k++) {
-      if (i + k >= n || (s[i + k] & 0xC0) != 0x80) {
-        *bad = i;
-        return false;
-      }
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      *bad = i;
-      return false;
-    }
-    i += need + 1;
-  }
-  return true;
+  StanceUtf8Fault fault;
+  if (stance_utf8_check(s, n, false, &fault))
+    return true;
+  *bad = fault.offset;
+  return false;
 }
 
 static size_t

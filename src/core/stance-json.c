@@ -11,6 +11,7 @@
  * thread's locale with uselocale() around each conversion and restores it.
  */
 #include "stance-json.h"
+#include "stance-utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -167,46 +168,31 @@ json_write_string(StanceJson *j, const char *s, const char *what)
   const unsigned char *p = (const unsigned char *)s;
   size_t len = strlen(s);
   /* Validate first so that a refused string leaves no partial output behind. */
-  for (size_t i = 0; i < len;) {
-    unsigned c = p[i];
-    size_t need;
-    unsigned min, cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      need = 1, min = 0x80, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      need = 2, min = 0x800, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      need = 3, min = 0x10000, cp = c & 0x07;
-    } else {
+  StanceUtf8Fault f;
+  if (!stance_utf8_check(p, len, true, &f)) {
+    switch (f.status) {
+    case STANCE_UTF8_BAD_LEAD:
       json_fail(j, STANCE_EFORMAT,
-                "%s: byte %zu (0x%02X) is not valid UTF-8 (expected a UTF-8 lead byte)", what, i,
-                c);
-      return false;
-    }
-    for (size_t k = 1; k <= need; k++) {
-      if (i + k >= len || (p[i + k] & 0xC0) != 0x80) {
-        json_fail(j, STANCE_EFORMAT,
-                  "%s: byte %zu: UTF-8 sequence starting with 0x%02X is cut short (expected %zu "
-                  "continuation bytes)",
-                  what, i, c, need);
-        return false;
-      }
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+                "%s: byte %zu (0x%02X) is not valid UTF-8 (expected a UTF-8 lead byte)", what,
+                f.offset, f.lead);
+      break;
+    case STANCE_UTF8_CUT_SHORT:
+      json_fail(j, STANCE_EFORMAT,
+                "%s: byte %zu: UTF-8 sequence starting with 0x%02X is cut short (expected %zu "
+                "continuation bytes)",
+                what, f.offset, f.lead, f.need);
+      break;
+    default:
       json_fail(j, STANCE_EFORMAT,
                 "%s: byte %zu: UTF-8 sequence encodes U+%04X, which is %s (expected a valid "
                 "Unicode scalar value in its shortest form)",
-                what, i, cp,
-                cp < min        ? "an overlong encoding"
-                : cp > 0x10FFFF ? "beyond U+10FFFF"
-                                : "a surrogate");
-      return false;
+                what, f.offset, (unsigned)f.cp,
+                f.status == STANCE_UTF8_OVERLONG  ? "an overlong encoding"
+                : f.status == STANCE_UTF8_TOO_BIG ? "beyond U+10FFFF"
+                                                  : "a surrogate");
+      break;
     }
-    i += need + 1;
+    return false;
   }
 
   json_put(j, "\"", 1);
