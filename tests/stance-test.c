@@ -41,3 +41,32 @@ stance_test_run(Suite *s)
   srunner_free(sr);
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+StanceSimParams
+stance_test_sim_params(StanceProtocol proto, uint64_t seed)
+{
+  StanceSimParams p;
+  stance_sim_params_default(&p, proto);
+  p.seed = seed;
+  return p;
+}
+
+void
+stance_test_sim_set(StanceSimParams *p, const char *key, const char *value)
+{
+  StanceError err = {0};
+  ck_assert_msg(stance_sim_params_set(p, key, value, &err) == 0, "%s=%s: %s", key, value,
+                err.message);
+}
+
+void
+stance_test_sim_run(const StanceSimParams *p, StanceRecording **rec, StanceSimTruth **truth)
+{
+  StanceError err = {0};
+  int r = stance_sim_run(p, rec, truth, &err);
+  ck_assert_msg(r == 0, "stance_sim_run(%s) failed: %s", stance_protocol_name(p->protocol),
+                err.message);
+  ck_assert_ptr_nonnull(*rec);
+  if (truth)
+    ck_assert_ptr_nonnull(*truth);
+}

@@ -22,3 +22,13 @@ int stance_test_run(Suite *s);
     ck_assert_msg(fabs(_a - _b) <= _t, "%s = %.9g, expected %s = %.9g within %g", #a, _a, #b, _b,  \
                   _t);                                                                             \
   } while (0)
+
+/* Simulator helpers shared by the simulator tests (fail the test on any error). */
+#include "stance-sim.h"
+
+/* Defaults for proto with the given seed. */
+StanceSimParams stance_test_sim_params(StanceProtocol proto, uint64_t seed);
+/* Sets one parameter as the CLI would. */
+void stance_test_sim_set(StanceSimParams *p, const char *key, const char *value);
+/* Runs the simulator; truth may be NULL. */
+void stance_test_sim_run(const StanceSimParams *p, StanceRecording **rec, StanceSimTruth **truth);

@@ -15,34 +15,6 @@
 
 /* ---- helpers ---- */
 
-static void
-run_sim(const StanceSimParams *p, StanceRecording **rec, StanceSimTruth **truth)
-{
-  StanceError err = {0};
-  int r = stance_sim_run(p, rec, truth, &err);
-  ck_assert_msg(r == 0, "stance_sim_run(%s) failed: %s", stance_protocol_name(p->protocol),
-                err.message);
-  ck_assert_ptr_nonnull(*rec);
-  ck_assert_ptr_nonnull(*truth);
-}
-
-static StanceSimParams
-params_for(StanceProtocol proto, uint64_t seed)
-{
-  StanceSimParams p;
-  stance_sim_params_default(&p, proto);
-  p.seed = seed;
-  return p;
-}
-
-static void
-set_param(StanceSimParams *p, const char *key, const char *value)
-{
-  StanceError err = {0};
-  ck_assert_msg(stance_sim_params_set(p, key, value, &err) == 0, "%s=%s: %s", key, value,
-                err.message);
-}
-
 /* The decoded force of sel (counts through the recording's calibration), caller frees. */
 static double *
 decoded(const StanceRecording *rec, StanceSel sel)
@@ -189,10 +161,10 @@ START_TEST(test_cmj_physics_and_ranges)
    * published ranges (McMahon et al. 2018; Cormie et al.): peak 2-3 BW, height 0.25-0.50 m, time
    * to takeoff 0.6-1.0 s, unweighting minimum 0.2-0.5 BW, countermovement depth 0.2-0.5 m. */
   for (uint64_t seed = 11; seed <= 13; seed++) {
-    StanceSimParams p = params_for(STANCE_PROTO_CMJ, seed);
+    StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, seed);
     StanceRecording *rec;
     StanceSimTruth *t;
-    run_sim(&p, &rec, &t);
+    stance_test_sim_run(&p, &rec, &t);
     check_weighing(&p, rec);
     check_trials_physics(&p, rec, t, false);
     ck_assert_uint_eq(t->n_trials, 3);
@@ -261,12 +233,12 @@ START_TEST(test_cmj_asymmetry)
 {
   /* asymmetry 15 (force, RFD and impulse), weaker right: the weaker limb's peak force, peak RFD
    * (steepest 20 ms slope) and net impulse are each 0.85 x the stronger limb's within 0.5 %. */
-  StanceSimParams p = params_for(STANCE_PROTO_CMJ, 5);
-  set_param(&p, "asymmetry", "15");
-  set_param(&p, "weaker", "right");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, 5);
+  stance_test_sim_set(&p, "asymmetry", "15");
+  stance_test_sim_set(&p, "weaker", "right");
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   check_trials_physics(&p, rec, t, false);
   for (size_t k = 0; k < t->n_trials; k++) {
     const StanceTruthTrial *tr = &t->trials[k];
@@ -286,12 +258,12 @@ START_TEST(test_cmj_asymmetry)
   stance_sim_truth_free(t);
 
   /* The three qualities are independent: 20 % force, 5 % RFD, 10 % impulse, weaker left. */
-  p = params_for(STANCE_PROTO_CMJ, 6);
+  p = stance_test_sim_params(STANCE_PROTO_CMJ, 6);
   p.asym_force_pct = 20.0;
   p.asym_rfd_pct = 5.0;
   p.asym_impulse_pct = 10.0;
   p.weaker = STANCE_SIDE_LEFT;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   check_trials_physics(&p, rec, t, false);
   for (size_t k = 0; k < t->n_trials; k++) {
     const StanceTruthTrial *tr = &t->trials[k];
@@ -307,8 +279,8 @@ START_TEST(test_cmj_asymmetry)
   stance_sim_truth_free(t);
 
   /* 0 %: symmetric within 0.5 %, limb peaks at the same sample. */
-  p = params_for(STANCE_PROTO_CMJ, 7);
-  run_sim(&p, &rec, &t);
+  p = stance_test_sim_params(STANCE_PROTO_CMJ, 7);
+  stance_test_sim_run(&p, &rec, &t);
   for (size_t k = 0; k < t->n_trials; k++) {
     const StanceTruthTrial *tr = &t->trials[k];
     ck_assert_near(rl(tr, "peak_force"), 1.0, 0.005);
@@ -325,13 +297,13 @@ START_TEST(test_cmj_fatigue_and_reps)
 {
   /* reps 5 with fatigue 20 %: five jumps; against the same seed without fatigue (same random
    * draws), jump k's limb peak is lower by exactly 20 % x k / 4 (0.1 %: peak sampling). */
-  StanceSimParams p = params_for(STANCE_PROTO_CMJ, 21);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, 21);
   p.reps = 5;
   StanceRecording *r0, *r1;
   StanceSimTruth *t0, *t1;
-  run_sim(&p, &r0, &t0);
+  stance_test_sim_run(&p, &r0, &t0);
   p.fatigue_pct = 20.0;
-  run_sim(&p, &r1, &t1);
+  stance_test_sim_run(&p, &r1, &t1);
   ck_assert_uint_eq(t0->n_trials, 5);
   ck_assert_uint_eq(t1->n_trials, 5);
   ck_assert_near(stance_sim_truth_session_metric(t1, "jump_count")->total, 5.0, 0.0);
@@ -361,13 +333,13 @@ START_TEST(test_cmj_mass_load_rate)
 {
   /* 95 kg with a 10 kg vest at 500 Hz: the system mass is what the plates weigh and what the
    * impulse accelerates. (Flight by threshold is not checked at 2 ms sampling.) */
-  StanceSimParams p = params_for(STANCE_PROTO_CMJ, 3);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, 3);
   p.body_mass_kg = 95.0;
   p.external_load_kg = 10.0;
   p.sample_rate_hz = 500.0;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   check_weighing(&p, rec);
   double m = mass(&p), dt = 1.0 / rec->sample_rate_hz;
   double *ft = decoded(rec, STANCE_SEL_TOTAL);
@@ -392,10 +364,10 @@ START_TEST(test_sj)
 {
   /* A still squat hold of 1-2 s, then propulsion only: the decoded force never dips below the
    * weight between onset and the peak (no countermovement; 6 N = 4 x the noise RMS). */
-  StanceSimParams p = params_for(STANCE_PROTO_SJ, 8);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SJ, 8);
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   check_weighing(&p, rec);
   check_trials_physics(&p, rec, t, false);
   double w = mass(&p) * STANCE_GRAVITY;
@@ -434,11 +406,11 @@ START_TEST(test_dj)
   /* Drop from 0.30 m: the plates are empty >= 1 s before touchdown at sqrt(2 g 0.3) m/s; contact
    * 0.2-0.3 s; RSI (flight height / contact time, m/s) 1.0-2.5; impulse-momentum on the decoded
    * contact: integral of F - W = m (v_to + v_touchdown). */
-  StanceSimParams p = params_for(STANCE_PROTO_DJ, 9);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_DJ, 9);
   p.asym_force_pct = p.asym_rfd_pct = p.asym_impulse_pct = 10.0;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   check_weighing(&p, rec);
   check_trials_physics(&p, rec, t, true);
   double *ft = decoded(rec, STANCE_SEL_TOTAL);
@@ -471,11 +443,11 @@ START_TEST(test_pogo)
 {
   /* reps 12: 12 hops, each contact 150-250 ms, flight 0.25-0.40 s, peak 3-5 BW; the stiffness
    * metrics follow their formulas. */
-  StanceSimParams p = params_for(STANCE_PROTO_POGO, 4);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_POGO, 4);
   p.reps = 12;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   check_weighing(&p, rec);
   check_trials_physics(&p, rec, t, true);
   ck_assert_uint_eq(t->n_trials, 12);
@@ -518,13 +490,13 @@ START_TEST(test_sl_cmj)
 {
   /* Side left: the lifted right foot leaves the right plate at ~0 N during every jump (noise
    * only: 5 N is > 4 x its RMS), heights 0.10-0.20 m. */
-  StanceSimParams p = params_for(STANCE_PROTO_SL_CMJ, 10);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SL_CMJ, 10);
   p.side = STANCE_SIDE_LEFT;
   p.asym_force_pct = p.asym_rfd_pct = p.asym_impulse_pct = 15.0;
   p.weaker = STANCE_SIDE_RIGHT;
   StanceRecording *rl_rec, *rr_rec;
   StanceSimTruth *tl, *tr_;
-  run_sim(&p, &rl_rec, &tl);
+  stance_test_sim_run(&p, &rl_rec, &tl);
   check_weighing(&p, rl_rec);
   check_trials_physics(&p, rl_rec, tl, false);
   double *fr = decoded(rl_rec, STANCE_SEL_RIGHT);
@@ -543,7 +515,7 @@ START_TEST(test_sl_cmj)
    * the left leg's (0.5 % and 1 %: the rise starts at a different sampling phase), and the net
    * impulse (hence the takeoff velocity) 0.85 x (1 %). */
   p.side = STANCE_SIDE_RIGHT;
-  run_sim(&p, &rr_rec, &tr_);
+  stance_test_sim_run(&p, &rr_rec, &tr_);
   check_trials_physics(&p, rr_rec, tr_, false);
   ck_assert_uint_eq(tl->n_trials, tr_->n_trials);
   for (size_t k = 0; k < tl->n_trials; k++) {
@@ -573,12 +545,12 @@ END_TEST
 START_TEST(test_sl_hop)
 {
   /* Right-leg hops: the left plate stays at ~0 N through the series; contact 0.2-0.35 s. */
-  StanceSimParams p = params_for(STANCE_PROTO_SL_HOP, 12);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SL_HOP, 12);
   p.side = STANCE_SIDE_RIGHT;
   p.reps = 8;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   check_trials_physics(&p, rec, t, true);
   ck_assert_uint_eq(t->n_trials, 8);
   const StanceTruthMetric *hc = stance_sim_truth_session_metric(t, "hop_count");
@@ -605,7 +577,7 @@ START_TEST(test_sl_cmj_both_alternates)
   /* Side both (driven through the generator interface: the public parameter check asks single-leg
    * protocols for one side): reps per side, alternating left, right, left, ...; each trial loads
    * only its own plate, and the session count splits 2 + 2. */
-  StanceSimParams p = params_for(STANCE_PROTO_SL_CMJ, 14);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SL_CMJ, 14);
   p.side = STANCE_SIDE_BOTH;
   p.reps = 2;
   StanceSimTruth truth;
@@ -651,20 +623,20 @@ END_TEST
 START_TEST(test_determinism)
 {
   /* Same seed -> the same counts byte for byte and the same truth; another seed differs. */
-  StanceSimParams p = params_for(STANCE_PROTO_POGO, 77);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_POGO, 77);
   p.reps = 4;
   p.asym_force_pct = p.asym_rfd_pct = p.asym_impulse_pct = 12.0;
   StanceRecording *a, *b, *c;
   StanceSimTruth *ta, *tb, *tc;
-  run_sim(&p, &a, &ta);
-  run_sim(&p, &b, &tb);
+  stance_test_sim_run(&p, &a, &ta);
+  stance_test_sim_run(&p, &b, &tb);
   ck_assert_uint_eq(a->n_samples, b->n_samples);
   ck_assert(memcmp(a->counts, b->counts, a->n_samples * STANCE_N_CELLS * sizeof(int32_t)) == 0);
   ck_assert_uint_eq(ta->n_trials, tb->n_trials);
   for (size_t k = 0; k < ta->n_trials; k++)
     ck_assert(memcmp(&ta->trials[k], &tb->trials[k], sizeof ta->trials[k]) == 0);
   p.seed = 78;
-  run_sim(&p, &c, &tc);
+  stance_test_sim_run(&p, &c, &tc);
   ck_assert(c->n_samples != a->n_samples ||
             memcmp(a->counts, c->counts, a->n_samples * STANCE_N_CELLS * sizeof(int32_t)) != 0);
   stance_recording_free(a);
@@ -679,12 +651,12 @@ END_TEST
 START_TEST(test_no_still)
 {
   /* no-still: the first countermovement starts within ~50 ms of the recording's start. */
-  StanceSimParams p = params_for(STANCE_PROTO_CMJ, 2);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, 2);
   p.no_still = true;
   p.reps = 1;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   ck_assert_uint_eq(t->n_trials, 1);
   ck_assert_msg(event(&t->trials[0], "onset") <= 0.06, "onset at %.3f s",
                 event(&t->trials[0], "onset"));
@@ -697,7 +669,7 @@ END_TEST
 START_TEST(test_not_a_jump)
 {
   /* The generator refuses protocols that are not jumps, naming the protocol. */
-  StanceSimParams p = params_for(STANCE_PROTO_IMTP, 1);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_IMTP, 1);
   StanceSimScene s;
   memset(&s, 0, sizeof s);
   s.p = &p;

@@ -27,23 +27,6 @@ typedef struct {
   double *f[3]; /* decoded left, right, total (N) */
 } Sim;
 
-static StanceSimParams
-params_for(StanceProtocol proto, uint64_t seed)
-{
-  StanceSimParams p;
-  stance_sim_params_default(&p, proto);
-  p.seed = seed;
-  return p;
-}
-
-static void
-set_param(StanceSimParams *p, const char *key, const char *value)
-{
-  StanceError err = {0};
-  ck_assert_msg(stance_sim_params_set(p, key, value, &err) == 0, "%s=%s: %s", key, value,
-                err.message);
-}
-
 static void
 sim_run(Sim *sm, const StanceSimParams *p)
 {
@@ -224,10 +207,10 @@ check_reps_com(const Sim *sm, double w, const char *imp0_ev, const char *imp1_ev
 START_TEST(test_split_squat_issue)
 {
   /* simulate split-squat --front left --reps 8 --asymmetry 15 --seed 1 */
-  StanceSimParams p = params_for(STANCE_PROTO_SPLIT_SQUAT, 1);
-  set_param(&p, "front", "left");
-  set_param(&p, "reps", "8");
-  set_param(&p, "asymmetry", "15");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SPLIT_SQUAT, 1);
+  stance_test_sim_set(&p, "front", "left");
+  stance_test_sim_set(&p, "reps", "8");
+  stance_test_sim_set(&p, "asymmetry", "15");
   Sim sm;
   sim_run(&sm, &p);
   const double bw = 75.0 * STANCE_GRAVITY;
@@ -277,12 +260,12 @@ END_TEST
  * asymmetry (same seed, so the same athlete and the same rep-to-rep draws). */
 START_TEST(test_split_squat_front_weaker)
 {
-  StanceSimParams p0 = params_for(STANCE_PROTO_SPLIT_SQUAT, 1);
-  set_param(&p0, "rate", "500");
-  set_param(&p0, "front", "left");
-  set_param(&p0, "weaker", "left");
+  StanceSimParams p0 = stance_test_sim_params(STANCE_PROTO_SPLIT_SQUAT, 1);
+  stance_test_sim_set(&p0, "rate", "500");
+  stance_test_sim_set(&p0, "front", "left");
+  stance_test_sim_set(&p0, "weaker", "left");
   StanceSimParams p1 = p0;
-  set_param(&p1, "asymmetry", "15");
+  stance_test_sim_set(&p1, "asymmetry", "15");
   Sim a, b;
   sim_run(&a, &p0);
   sim_run(&b, &p1);
@@ -316,11 +299,11 @@ END_TEST
 
 START_TEST(test_split_squat_fatigue_and_variability)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_SPLIT_SQUAT, 7);
-  set_param(&p, "rate", "500");
-  set_param(&p, "reps", "12");
-  set_param(&p, "fatigue", "20");
-  set_param(&p, "side", "right");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SPLIT_SQUAT, 7);
+  stance_test_sim_set(&p, "rate", "500");
+  stance_test_sim_set(&p, "reps", "12");
+  stance_test_sim_set(&p, "fatigue", "20");
+  stance_test_sim_set(&p, "side", "right");
   Sim sm;
   sim_run(&sm, &p);
   const double bw = 75.0 * STANCE_GRAVITY;
@@ -356,10 +339,10 @@ END_TEST
 
 START_TEST(test_lunge)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_LUNGE, 3);
-  set_param(&p, "rate", "500");
-  set_param(&p, "front", "right");
-  set_param(&p, "reps", "6");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_LUNGE, 3);
+  stance_test_sim_set(&p, "rate", "500");
+  stance_test_sim_set(&p, "front", "right");
+  stance_test_sim_set(&p, "reps", "6");
   Sim sm;
   sim_run(&sm, &p);
   const double bw = 75.0 * STANCE_GRAVITY;
@@ -391,10 +374,10 @@ END_TEST
 
 START_TEST(test_step_up)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_STEP_UP, 4);
-  set_param(&p, "rate", "500");
-  set_param(&p, "side", "left"); /* box on the left plate */
-  set_param(&p, "reps", "5");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_STEP_UP, 4);
+  stance_test_sim_set(&p, "rate", "500");
+  stance_test_sim_set(&p, "side", "left"); /* box on the left plate */
+  stance_test_sim_set(&p, "reps", "5");
   Sim sm;
   sim_run(&sm, &p);
   const double bw = 75.0 * STANCE_GRAVITY;
@@ -426,11 +409,11 @@ END_TEST
 START_TEST(test_single_leg_squat_and_rdl)
 {
   for (int rdl = 0; rdl < 2; rdl++) {
-    StanceSimParams p =
-        params_for(rdl ? STANCE_PROTO_SL_RDL : STANCE_PROTO_SL_SQUAT, 5 + (uint64_t)rdl);
-    set_param(&p, "rate", "500");
-    set_param(&p, "side", "right");
-    set_param(&p, "reps", "6");
+    StanceSimParams p = stance_test_sim_params(rdl ? STANCE_PROTO_SL_RDL : STANCE_PROTO_SL_SQUAT,
+                                               5 + (uint64_t)rdl);
+    stance_test_sim_set(&p, "rate", "500");
+    stance_test_sim_set(&p, "side", "right");
+    stance_test_sim_set(&p, "reps", "6");
     Sim sm;
     sim_run(&sm, &p);
     const double bw = 75.0 * STANCE_GRAVITY;
@@ -475,8 +458,8 @@ END_TEST
 
 START_TEST(test_imtp_bilateral)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_IMTP, 1);
-  set_param(&p, "rest", "20");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_IMTP, 1);
+  stance_test_sim_set(&p, "rest", "20");
   Sim sm;
   sim_run(&sm, &p);
   const double bw = 75.0 * STANCE_GRAVITY;
@@ -514,12 +497,12 @@ END_TEST
 
 START_TEST(test_imtp_asymmetry_and_single_leg)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_IMTP, 2);
-  set_param(&p, "rate", "500");
-  set_param(&p, "rest", "10");
-  set_param(&p, "reps", "2");
-  set_param(&p, "asymmetry", "15");
-  set_param(&p, "weaker", "left");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_IMTP, 2);
+  stance_test_sim_set(&p, "rate", "500");
+  stance_test_sim_set(&p, "rest", "10");
+  stance_test_sim_set(&p, "reps", "2");
+  stance_test_sim_set(&p, "asymmetry", "15");
+  stance_test_sim_set(&p, "weaker", "left");
   Sim sm;
   sim_run(&sm, &p);
   for (size_t k = 0; k < sm.t->n_trials; k++) {
@@ -535,9 +518,9 @@ START_TEST(test_imtp_asymmetry_and_single_leg)
   sim_free(&sm);
 
   /* Single-leg IMTP on the right: the left plate is empty during the pull. */
-  p = params_for(STANCE_PROTO_IMTP, 3);
-  set_param(&p, "side", "right");
-  set_param(&p, "reps", "1");
+  p = stance_test_sim_params(STANCE_PROTO_IMTP, 3);
+  stance_test_sim_set(&p, "side", "right");
+  stance_test_sim_set(&p, "reps", "1");
   sim_run(&sm, &p);
   const double bw = 75.0 * STANCE_GRAVITY;
   ck_assert_int_eq(count_kind(sm.t, "hold", -1), 1);
@@ -551,9 +534,9 @@ START_TEST(test_imtp_asymmetry_and_single_leg)
   sim_free(&sm);
 
   /* Isometric squat: similar or higher peaks. */
-  p = params_for(STANCE_PROTO_ISO_SQUAT, 4);
-  set_param(&p, "reps", "1");
-  set_param(&p, "duration", "3");
+  p = stance_test_sim_params(STANCE_PROTO_ISO_SQUAT, 4);
+  stance_test_sim_set(&p, "reps", "1");
+  stance_test_sim_set(&p, "duration", "3");
   sim_run(&sm, &p);
   tr = &sm.t->trials[0];
   ck_assert_near(event(tr, "hold_end") - event(tr, "onset"), 3.0, 1e-6);
@@ -597,9 +580,9 @@ check_sets(const Sim *sm, const int *reps, int n_sets, bool deadlift)
 
 START_TEST(test_back_squat_sets)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_BACK_SQUAT, 1);
-  set_param(&p, "rate", "500");
-  set_param(&p, "rest", "20");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_BACK_SQUAT, 1);
+  stance_test_sim_set(&p, "rate", "500");
+  stance_test_sim_set(&p, "rest", "20");
   Sim sm;
   sim_run(&sm, &p);
   const double bw = 75.0 * STANCE_GRAVITY;
@@ -643,7 +626,7 @@ END_TEST
  * halve its 830 000 samples; nothing checked here depends on the rate. */
 START_TEST(test_back_squat_defaults)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_BACK_SQUAT, 11);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_BACK_SQUAT, 11);
   if (getenv("STANCE_UNDER_VALGRIND"))
     p.sample_rate_hz = 500.0;
   Sim sm;
@@ -686,11 +669,11 @@ END_TEST
 
 START_TEST(test_back_squat_fatigue)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_BACK_SQUAT, 5);
-  set_param(&p, "rate", "500");
-  set_param(&p, "rest", "15");
-  set_param(&p, "fatigue", "20");
-  set_param(&p, "reps", "6");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_BACK_SQUAT, 5);
+  stance_test_sim_set(&p, "rate", "500");
+  stance_test_sim_set(&p, "rest", "15");
+  stance_test_sim_set(&p, "fatigue", "20");
+  stance_test_sim_set(&p, "reps", "6");
   p.include_warmup = false;
   Sim sm;
   sim_run(&sm, &p);
@@ -721,12 +704,12 @@ END_TEST
 
 START_TEST(test_deadlift_sets)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_DEADLIFT, 2);
-  set_param(&p, "rate", "500");
-  set_param(&p, "rest", "12");
-  set_param(&p, "sets", "2");
-  set_param(&p, "reps", "3");
-  set_param(&p, "fatigue", "10");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_DEADLIFT, 2);
+  stance_test_sim_set(&p, "rate", "500");
+  stance_test_sim_set(&p, "rest", "12");
+  stance_test_sim_set(&p, "sets", "2");
+  stance_test_sim_set(&p, "reps", "3");
+  stance_test_sim_set(&p, "fatigue", "10");
   Sim sm;
   sim_run(&sm, &p);
   const double bw = 75.0 * STANCE_GRAVITY;
@@ -760,13 +743,13 @@ END_TEST
 
 START_TEST(test_barbell_asymmetry)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_BACK_SQUAT, 8);
-  set_param(&p, "rate", "500");
-  set_param(&p, "rest", "10");
-  set_param(&p, "sets", "1");
-  set_param(&p, "asymmetry", "20");
-  set_param(&p, "weaker", "right");
-  set_param(&p, "reps", "10");
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_BACK_SQUAT, 8);
+  stance_test_sim_set(&p, "rate", "500");
+  stance_test_sim_set(&p, "rest", "10");
+  stance_test_sim_set(&p, "sets", "1");
+  stance_test_sim_set(&p, "asymmetry", "20");
+  stance_test_sim_set(&p, "weaker", "right");
+  stance_test_sim_set(&p, "reps", "10");
   p.include_warmup = false;
   Sim sm;
   sim_run(&sm, &p);
@@ -815,12 +798,12 @@ START_TEST(test_deterministic)
   static const StanceProtocol protos[] = {STANCE_PROTO_SPLIT_SQUAT, STANCE_PROTO_IMTP,
                                           STANCE_PROTO_DEADLIFT};
   for (size_t q = 0; q < sizeof protos / sizeof protos[0]; q++) {
-    StanceSimParams p = params_for(protos[q], 42);
-    set_param(&p, "rate", "500");
-    set_param(&p, "rest", "10");
-    set_param(&p, "reps", "2");
+    StanceSimParams p = stance_test_sim_params(protos[q], 42);
+    stance_test_sim_set(&p, "rate", "500");
+    stance_test_sim_set(&p, "rest", "10");
+    stance_test_sim_set(&p, "reps", "2");
     if (protos[q] == STANCE_PROTO_DEADLIFT) {
-      set_param(&p, "sets", "1");
+      stance_test_sim_set(&p, "sets", "1");
       p.include_warmup = false;
     }
     Sim a, b, c;
@@ -848,7 +831,7 @@ END_TEST
 START_TEST(test_errors)
 {
   /* A barbell protocol needs a working load of at least the bar. */
-  StanceSimParams p = params_for(STANCE_PROTO_DEADLIFT, 1);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_DEADLIFT, 1);
   p.external_load_kg = 10.0;
   StanceRecording *rec = NULL;
   StanceSimTruth *t = NULL;
@@ -858,7 +841,7 @@ START_TEST(test_errors)
   ck_assert_msg(strstr(err.message, "load") && strstr(err.message, "20 kg"), "%s", err.message);
 
   /* The strength generator refuses other protocols. */
-  StanceSimParams q = params_for(STANCE_PROTO_CMJ, 1);
+  StanceSimParams q = stance_test_sim_params(STANCE_PROTO_CMJ, 1);
   StanceSimScene s;
   memset(&s, 0, sizeof s);
   s.p = &q;

@@ -16,27 +16,6 @@
 
 /* ---- helpers ---- */
 
-static void
-run_sim(const StanceSimParams *p, StanceRecording **rec, StanceSimTruth **truth)
-{
-  StanceError err = {0};
-  int r = stance_sim_run(p, rec, truth, &err);
-  ck_assert_msg(r == 0, "stance_sim_run(%s) failed: %s", stance_protocol_name(p->protocol),
-                err.message);
-  ck_assert_ptr_nonnull(*rec);
-  if (truth)
-    ck_assert_ptr_nonnull(*truth);
-}
-
-static StanceSimParams
-params_for(StanceProtocol proto, uint64_t seed)
-{
-  StanceSimParams p;
-  stance_sim_params_default(&p, proto);
-  p.seed = seed;
-  return p;
-}
-
 /* Mean force of sel over samples [i0, i1), decoded from the counts through the calibration. */
 static double
 mean_force(const StanceRecording *rec, StanceSel sel, size_t i0, size_t i1)
@@ -226,21 +205,21 @@ json_valid(const char *s, size_t n)
 
 START_TEST(test_same_seed_same_counts)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, 42);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 42);
   p.duration_s = 10.0;
   p.mains_hz = 50.0;
   p.mains_amp_n = 2.0;
   p.drift_n_per_min = 3.0;
   StanceRecording *a, *b, *c;
-  run_sim(&p, &a, NULL);
-  run_sim(&p, &b, NULL);
+  stance_test_sim_run(&p, &a, NULL);
+  stance_test_sim_run(&p, &b, NULL);
   ck_assert_uint_eq(a->n_samples, b->n_samples);
   ck_assert_int_eq(memcmp(a->counts, b->counts, a->n_samples * STANCE_N_CELLS * sizeof(int32_t)),
                    0);
   ck_assert_int_eq(memcmp(a->status, b->status, a->n_samples * sizeof(uint16_t)), 0);
   /* another seed: another athlete and other noise, so practically every sample differs */
   p.seed = 43;
-  run_sim(&p, &c, NULL);
+  stance_test_sim_run(&p, &c, NULL);
   ck_assert_uint_eq(a->n_samples, c->n_samples);
   size_t differ = 0;
   for (size_t i = 0; i < a->n_samples * STANCE_N_CELLS; i++)
@@ -258,7 +237,7 @@ START_TEST(test_metadata_regenerates)
 {
   /* The recording's "sim.*" pairs are the CLI keys: setting them on fresh defaults must give the
    * same recording again, byte for byte. */
-  StanceSimParams p = params_for(STANCE_PROTO_SL_BALANCE, 977);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SL_BALANCE, 977);
   p.side = STANCE_SIDE_RIGHT;
   p.body_mass_kg = 61.3;
   p.foot_x_mm[1] = 12.5;
@@ -266,7 +245,7 @@ START_TEST(test_metadata_regenerates)
   p.duration_s = 8.0;
   p.adc_noise_counts = 55.0;
   StanceRecording *a, *b;
-  run_sim(&p, &a, NULL);
+  stance_test_sim_run(&p, &a, NULL);
   ck_assert_str_eq(a->meta.source, "simulator");
   ck_assert_str_eq(a->meta.board_serial, "SIM-0001");
   ck_assert_str_eq(a->meta.firmware_version, "sim");
@@ -284,7 +263,7 @@ START_TEST(test_metadata_regenerates)
     ck_assert_msg(stance_sim_params_set(&q, e->key + 4, e->value, &err) == 0, "%s=%s: %s", e->key,
                   e->value, err.message);
   }
-  run_sim(&q, &b, NULL);
+  stance_test_sim_run(&q, &b, NULL);
   ck_assert_uint_eq(a->n_samples, b->n_samples);
   ck_assert_int_eq(memcmp(a->counts, b->counts, a->n_samples * STANCE_N_CELLS * sizeof(int32_t)),
                    0);
@@ -312,10 +291,10 @@ START_TEST(test_calibration)
   /* gains differ per cell, as on a real board */
   ck_assert(c1.gain_n_per_count[0] != c1.gain_n_per_count[1]);
 
-  StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, 1);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 1);
   p.duration_s = 2.0;
   StanceRecording *rec;
-  run_sim(&p, &rec, NULL);
+  stance_test_sim_run(&p, &rec, NULL);
   ck_assert_int_eq(rec->layout, STANCE_LAYOUT_CELLS);
   ck_assert(rec->has_calibration);
   ck_assert_int_eq(memcmp(&rec->calib, &c1, sizeof c1), 0);
@@ -328,12 +307,12 @@ START_TEST(test_rates)
   /* Any rate gives duration * rate samples and still weighs m g. */
   static const double rates[] = {500.0, 2000.0, 4000.0};
   for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
-    StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, 5);
+    StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 5);
     p.sample_rate_hz = rates[k];
     p.duration_s = 4.0;
     StanceRecording *rec;
     StanceSimTruth *t;
-    run_sim(&p, &rec, &t);
+    stance_test_sim_run(&p, &rec, &t);
     ck_assert_double_eq(rec->sample_rate_hz, rates[k]);
     ck_assert_uint_eq(rec->n_samples, (size_t)(4.0 * rates[k]));
     double w = p.body_mass_kg * STANCE_GRAVITY;
@@ -349,11 +328,11 @@ END_TEST
 
 START_TEST(test_quiet_standing_weighs_mg)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, 7);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 7);
   p.body_mass_kg = 82.4;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   double w = 82.4 * STANCE_GRAVITY;
   ck_assert_uint_eq(rec->n_samples, 30000);
   ck_assert_near(t->body_weight_n, w, 1e-9);
@@ -386,7 +365,7 @@ START_TEST(test_cells_reproduce_cop)
 {
   /* No noise: the counts only carry the rounding to whole counts (0.0004 N), so the CoP decoded
    * from the cells must match the noise-free truth path to far better than 0.5 mm. */
-  StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, 11);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 11);
   p.adc_noise_counts = 0.0;
   p.cell_noise_n = 0.0;
   p.duration_s = 10.0;
@@ -396,7 +375,7 @@ START_TEST(test_cells_reproduce_cop)
   p.foot_y_mm[1] = 90.0;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   size_t n = rec->n_samples;
   double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
   uint8_t *valid = malloc(n);
@@ -435,7 +414,7 @@ START_TEST(test_weight_share)
   /* 20 % force asymmetry: the weaker limb bears less by half of it:
    * strong = 1 / (2 - 0.1) = 0.526316, weak = 0.473684. */
   for (int weaker = STANCE_SIDE_LEFT; weaker <= STANCE_SIDE_RIGHT; weaker++) {
-    StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, 21);
+    StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 21);
     p.asym_force_pct = 20.0;
     p.weaker = (StanceSide)weaker;
     double strong = 1.0 / 1.9;
@@ -443,7 +422,7 @@ START_TEST(test_weight_share)
     ck_assert_near(_stance_sim_still_share_left(&p), expect_left, 1e-12);
     StanceRecording *rec;
     StanceSimTruth *t;
-    run_sim(&p, &rec, &t);
+    stance_test_sim_run(&p, &rec, &t);
     ck_assert_near(t->still_share_left, expect_left, 1e-12);
     /* From the counts: the load-transfer wobble is zero-mean, noise averages out: 0.1 %. */
     double fl = mean_force(rec, STANCE_SEL_LEFT, 0, rec->n_samples);
@@ -457,7 +436,7 @@ START_TEST(test_weight_share)
     stance_recording_free(rec);
     stance_sim_truth_free(t);
   }
-  StanceSimParams sym = params_for(STANCE_PROTO_QUIET_STANDING, 1);
+  StanceSimParams sym = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 1);
   ck_assert_double_eq(_stance_sim_still_share_left(&sym), 0.5);
 }
 END_TEST
@@ -512,13 +491,13 @@ START_TEST(test_quiet_standing_sway)
    * 5-15 mm/s. Checked for several athletes, from the counts (no noise, so the decoded CoP is
    * the model's), and the truth metrics must agree with this independent computation to 1 %. */
   for (uint64_t seed = 100; seed < 106; seed++) {
-    StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, seed);
+    StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, seed);
     p.adc_noise_counts = 0.0;
     p.cell_noise_n = 0.0;
     p.duration_s = 20.0;
     StanceRecording *rec;
     StanceSimTruth *t;
-    run_sim(&p, &rec, &t);
+    stance_test_sim_run(&p, &rec, &t);
     const StanceTruthMetric *rx = stance_sim_truth_session_metric(t, "cop_rms_x");
     const StanceTruthMetric *ry = stance_sim_truth_session_metric(t, "cop_rms_y");
     const StanceTruthMetric *mv = stance_sim_truth_session_metric(t, "cop_mean_velocity");
@@ -552,7 +531,7 @@ START_TEST(test_sl_balance)
   /* Single-leg balance: the stance plate carries the whole weight, the other nothing; sway RMS
    * 5-10 mm on both axes and mean velocity 20-40 mm/s. */
   for (uint64_t seed = 200; seed < 205; seed++) {
-    StanceSimParams p = params_for(STANCE_PROTO_SL_BALANCE, seed);
+    StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SL_BALANCE, seed);
     ck_assert_int_eq(p.side, STANCE_SIDE_LEFT);
     if (seed % 2)
       p.side = STANCE_SIDE_RIGHT;
@@ -560,7 +539,7 @@ START_TEST(test_sl_balance)
     p.cell_noise_n = 0.0;
     StanceRecording *rec;
     StanceSimTruth *t;
-    run_sim(&p, &rec, &t);
+    stance_test_sim_run(&p, &rec, &t);
     StanceSel st = p.side == STANCE_SIDE_LEFT ? STANCE_SEL_LEFT : STANCE_SEL_RIGHT;
     StanceSel other = st == STANCE_SEL_LEFT ? STANCE_SEL_RIGHT : STANCE_SEL_LEFT;
     double w = p.body_mass_kg * STANCE_GRAVITY;
@@ -587,7 +566,7 @@ START_TEST(test_sl_balance)
     stance_sim_truth_free(t);
   }
   /* single-leg balance needs a side */
-  StanceSimParams p = params_for(STANCE_PROTO_SL_BALANCE, 1);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SL_BALANCE, 1);
   p.side = STANCE_SIDE_BOTH;
   StanceRecording *rec = NULL;
   StanceError err = {0};
@@ -599,12 +578,12 @@ END_TEST
 
 START_TEST(test_weigh_in)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_WEIGH_IN, 31);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_WEIGH_IN, 31);
   p.body_mass_kg = 93.0;
   p.duration_s = 8.0;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   double w = 93.0 * STANCE_GRAVITY;
   ck_assert_uint_eq(t->n_trials, 1);
   const StanceTruthTrial *tr = &t->trials[0];
@@ -643,12 +622,12 @@ START_TEST(test_mains_hum)
   /* 2 N of 50 Hz hum per cell: the Goertzel amplitude of one cell's force at 50 Hz reads 2 N,
    * and the neighbour 47 Hz reads only the white noise (0.5 N RMS cell noise spread over 30000
    * samples: ~0.006 N). The sway and the physiology are below 3 Hz. */
-  StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, 3);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 3);
   StanceError err = {0};
   ck_assert_int_eq(stance_sim_params_set(&p, "mains", "50", &err), 0);
   ck_assert_double_eq(p.mains_amp_n, 2.0);
   StanceRecording *rec;
-  run_sim(&p, &rec, NULL);
+  stance_test_sim_run(&p, &rec, NULL);
   size_t n = rec->n_samples;
   double *f = calloc(n, sizeof *f);
   ck_assert_ptr_nonnull(f);
@@ -665,7 +644,7 @@ START_TEST(test_mains_hum)
   /* without hum there is nothing at 50 Hz */
   p.mains_hz = 0.0;
   p.mains_amp_n = 0.0;
-  run_sim(&p, &rec, NULL);
+  stance_test_sim_run(&p, &rec, NULL);
   for (size_t i = 0; i < n; i++)
     f[i] = stance_recording_cell_force(rec, i, 0);
   ck_assert_msg(goertzel_amp(f, n, 1000.0, 50.0) < 0.05, "50 Hz without hum %g",
@@ -680,10 +659,10 @@ START_TEST(test_drift)
   /* 6 N/min per cell: the total of 8 cells drifts by 48 N/min = 0.8 N/s. The standing force
    * itself has no trend (whole cycles; residual slope < 0.01 N/s), so the fitted slope is the
    * drift within 2 %. */
-  StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, 9);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 9);
   p.drift_n_per_min = 6.0;
   StanceRecording *rec;
-  run_sim(&p, &rec, NULL);
+  stance_test_sim_run(&p, &rec, NULL);
   size_t n = rec->n_samples;
   double *f = calloc(n, sizeof *f);
   ck_assert_ptr_nonnull(f);
@@ -692,7 +671,7 @@ START_TEST(test_drift)
   ck_assert_near(ls_slope(f, n, 1000.0), 0.8, 0.016);
   stance_recording_free(rec);
   p.drift_n_per_min = 0.0;
-  run_sim(&p, &rec, NULL);
+  stance_test_sim_run(&p, &rec, NULL);
   for (size_t i = 0; i < n; i++)
     f[i] = stance_recording_force_at(rec, i, STANCE_SEL_TOTAL);
   ck_assert_near(ls_slope(f, n, 1000.0), 0.0, 0.016);
@@ -706,9 +685,9 @@ START_TEST(test_noise_levels)
   /* The empty plates before a weigh-in show the noise alone: per cell, RMS in newtons is
    * sqrt(cell_noise^2 + (adc_noise * gain)^2) = sqrt(0.5^2 + 0.016^2) = 0.50 N; within 10 % over
    * 1000 samples. */
-  StanceSimParams p = params_for(STANCE_PROTO_WEIGH_IN, 13);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_WEIGH_IN, 13);
   StanceRecording *rec;
-  run_sim(&p, &rec, NULL);
+  stance_test_sim_run(&p, &rec, NULL);
   for (int c = 0; c < STANCE_N_CELLS; c++) {
     double s = 0, ss = 0;
     for (size_t i = 0; i < 1000; i++) {
@@ -731,9 +710,9 @@ START_TEST(test_saturation)
   static const StanceProtocol protos[] = {STANCE_PROTO_QUIET_STANDING, STANCE_PROTO_SL_BALANCE,
                                           STANCE_PROTO_WEIGH_IN};
   for (size_t k = 0; k < 3; k++) {
-    StanceSimParams p = params_for(protos[k], 17);
+    StanceSimParams p = stance_test_sim_params(protos[k], 17);
     StanceRecording *rec;
-    run_sim(&p, &rec, NULL);
+    stance_test_sim_run(&p, &rec, NULL);
     ck_assert_uint_eq(stance_recording_count_saturated(rec), 0);
     for (size_t i = 0; i < rec->n_samples * STANCE_N_CELLS; i++)
       ck_assert(rec->counts[i] != STANCE_ADC_MAX && rec->counts[i] != STANCE_ADC_MIN);
@@ -742,13 +721,13 @@ START_TEST(test_saturation)
   /* saturate = true on a weigh-in: the most loaded cell rails around its peak. Without cell noise
    * the railed stretch is the 40 ms the model aims at (the ADC noise is far below the peak's
    * curvature); every railed sample is flagged and sits at the rail. */
-  StanceSimParams p = params_for(STANCE_PROTO_WEIGH_IN, 17);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_WEIGH_IN, 17);
   p.cell_noise_n = 0.0;
   p.saturate = true;
   StanceRecording *rec, *ref;
-  run_sim(&p, &rec, NULL);
+  stance_test_sim_run(&p, &rec, NULL);
   p.saturate = false;
-  run_sim(&p, &ref, NULL);
+  stance_test_sim_run(&p, &ref, NULL);
   size_t first = SIZE_MAX, last = 0, n_sat = 0, ipk = 0;
   int chan = -1, cpk = 0;
   for (size_t i = 0; i < rec->n_samples; i++) {
@@ -794,11 +773,11 @@ START_TEST(test_saturation_jumps)
   /* The intended use: a steep peak. On a CMJ with default noise the most loaded cell rails for
    * 20-60 ms at a time (the model aims at 40 ms around the highest peak; jumps whose peak comes as
    * high rail too), once per jump at most, and only that channel. */
-  StanceSimParams p = params_for(STANCE_PROTO_CMJ, 23);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, 23);
   p.saturate = true;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   int chan = -1, episodes = 0;
   size_t start = 0, last = 0;
   bool in = false;
@@ -835,12 +814,12 @@ START_TEST(test_every_protocol_through_the_cells)
    * plate is loaded, and they must agree on where that is (a sample may differ only when the plate
    * force sits within a count's rounding of the 20 N threshold). Default parameters never rail. */
   for (int pr = 1; pr < STANCE_PROTO_COUNT; pr++) {
-    StanceSimParams p = params_for((StanceProtocol)pr, 29);
+    StanceSimParams p = stance_test_sim_params((StanceProtocol)pr, 29);
     p.adc_noise_counts = 0.0;
     p.cell_noise_n = 0.0;
     StanceRecording *rec;
     StanceSimTruth *t;
-    run_sim(&p, &rec, &t);
+    stance_test_sim_run(&p, &rec, &t);
     const char *name = stance_protocol_name((StanceProtocol)pr);
     ck_assert_msg(stance_recording_count_saturated(rec) == 0, "%s rails by default", name);
     ck_assert_double_eq(t->cop_rate_hz, 100.0);
@@ -1081,7 +1060,7 @@ START_TEST(test_truth_force_metrics)
 {
   /* A known curve: left plate 500 N + 2000 N/s ramp for 0.5 s, then 1500 N flat for 0.2 s;
    * right plate 0. Every metric follows by hand. */
-  StanceSimParams p = params_for(STANCE_PROTO_CMJ, 1);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, 1);
   StanceSimTruth truth = {0};
   StanceSimScene s = {0};
   s.p = &p;
@@ -1159,7 +1138,7 @@ START_TEST(test_still_helper)
 {
   /* _stance_sim_still: the total is exactly (m_body + m_load) g at every sample; the split wobbles
    * by at most ~1 % around share_left; a one-legged share stays exact. _stance_sim_empty: 0 N. */
-  StanceSimParams p = params_for(STANCE_PROTO_BACK_SQUAT, 5);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_BACK_SQUAT, 5);
   StanceSimScene s = {0};
   s.p = &p;
   s.rate_hz = 1000.0;
@@ -1208,7 +1187,7 @@ END_TEST
 
 START_TEST(test_generator_refuses_other_protocols)
 {
-  StanceSimParams p = params_for(STANCE_PROTO_CMJ, 1);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, 1);
   StanceSimTruth truth = {0};
   StanceSimScene s = {0};
   s.p = &p;
@@ -1242,11 +1221,11 @@ START_TEST(test_truth_json)
   static const StanceProtocol protos[] = {STANCE_PROTO_QUIET_STANDING, STANCE_PROTO_SL_BALANCE,
                                           STANCE_PROTO_WEIGH_IN};
   for (size_t k = 0; k < 3; k++) {
-    StanceSimParams p = params_for(protos[k], 1234);
+    StanceSimParams p = stance_test_sim_params(protos[k], 1234);
     p.duration_s = 3.0;
     StanceRecording *rec;
     StanceSimTruth *t;
-    run_sim(&p, &rec, &t);
+    stance_test_sim_run(&p, &rec, &t);
     size_t len = 0;
     char *js = truth_json(t, &len);
     ck_assert_msg(json_valid(js, len), "%s: truth JSON does not parse",
@@ -1272,11 +1251,11 @@ START_TEST(test_truth_json)
     stance_sim_truth_free(t);
   }
   /* the CoP arrays hold exactly the valid samples: single-leg on the left, the right is empty */
-  StanceSimParams p = params_for(STANCE_PROTO_SL_BALANCE, 5);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SL_BALANCE, 5);
   p.duration_s = 2.0;
   StanceRecording *rec;
   StanceSimTruth *t;
-  run_sim(&p, &rec, &t);
+  stance_test_sim_run(&p, &rec, &t);
   size_t len = 0;
   char *js = truth_json(t, &len);
   ck_assert_ptr_nonnull(strstr(js, "\"right\": {\n      \"t_s\": [],"));
@@ -1296,7 +1275,7 @@ START_TEST(test_run_refuses_bad_input)
 {
   StanceError err = {0};
   ck_assert_int_eq(stance_sim_run(NULL, NULL, NULL, &err), STANCE_EINVAL);
-  StanceSimParams p = params_for(STANCE_PROTO_QUIET_STANDING, 1);
+  StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 1);
   ck_assert_int_eq(stance_sim_run(&p, NULL, NULL, &err), STANCE_EINVAL);
   ck_assert_int_lt(stance_sim_params_validate(NULL, &err), 0);
   ck_assert_int_lt(stance_sim_truth_write_json(NULL, stdout, &err), 0);
