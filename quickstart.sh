@@ -67,6 +67,8 @@ cmd_run() {
     -o "$out/split-squat.stance"
   echo
   "$cli" info "$out/split-squat.stance"
+  echo
+  "$cli" analyse "$out/split-squat.stance"
 }
 
 # Prints "tests: N passed, N failed" over the given meson build dirs' last test logs.

@@ -34,11 +34,13 @@ typedef int (*CliMain)(int argc, char **argv);
 int cli_simulate_main(int argc, char **argv);
 int cli_import_main(int argc, char **argv);
 int cli_info_main(int argc, char **argv);
+int cli_analyse_main(int argc, char **argv);
 
 /* Usage texts, printed by `<sub> --help` and `stance-cli help <sub>`. */
 void cli_simulate_help(FILE *out);
 void cli_import_help(FILE *out);
 void cli_info_help(FILE *out);
+void cli_analyse_help(FILE *out);
 
 /* ---- Messages ---- */
 
@@ -121,7 +123,7 @@ void cli_out_abort(CliOut *o);
  * invalid bytes are written as U+FFFD instead of failing the whole document. */
 void cli_json_kv_text(StanceJson *j, const char *key, const char *s);
 
-/* ---- Recording helpers shared by info, import and simulate ---- */
+/* ---- Recording helpers shared by info, import, simulate and analyse ---- */
 
 /* "left", "right" or "both" with the protocol's meaning: "front foot left", "stance leg right",
  * "stepping leg left", "bilateral". Writes into buf. */

@@ -5,6 +5,7 @@
  *   stance-cli simulate ...   simulated plates -> .stance or CSV + ground truth JSON
  *   stance-cli import ...     other systems' text files -> .stance
  *   stance-cli info ...       what a .stance or text file holds
+ *   stance-cli analyse ...    trials, events, per-limb metrics, asymmetry (table, JSON, CSV)
  *
  * Exit codes: 0 success, 1 bad input, 2 bad usage (see cli-common.h and docs/cli.md).
  */
@@ -29,6 +30,8 @@ static const CliCommand commands[] = {
     {"import", "convert force-time text files of other systems into .stance recordings",
      cli_import_main, cli_import_help},
     {"info", "describe .stance recordings and importable text files", cli_info_main, cli_info_help},
+    {"analyse", "trials, events, per-limb metrics and asymmetry of recordings (table, JSON, CSV)",
+     cli_analyse_main, cli_analyse_help},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -59,6 +62,7 @@ print_help(FILE *out)
         "  stance-cli simulate --protocol cmj --asymmetry 10 --seed 7 -o cmj.stance\n"
         "  stance-cli import single_trial.csv -o athlete-cmj.stance --protocol cmj\n"
         "  stance-cli info athlete-cmj.stance\n"
+        "  stance-cli analyse --format json athlete-cmj.stance\n"
         "\n"
         "Each subcommand's options: stance-cli <subcommand> --help. Manual: docs/cli.md.\n",
         out);
@@ -67,6 +71,8 @@ print_help(FILE *out)
 static const CliCommand *
 find_command(const char *name)
 {
+  if (strcmp(name, "analyze") == 0)
+    name = "analyse"; /* the American spelling is accepted too */
   for (size_t k = 0; k < N_COMMANDS; k++)
     if (strcmp(commands[k].name, name) == 0)
       return &commands[k];
@@ -84,7 +90,8 @@ main(int argc, char **argv)
 
   if (argc < 2) {
     fputs("stance-cli: no subcommand given\n", stderr);
-    fputs("Usage: stance-cli <subcommand> [options]; subcommands: simulate, import, info.\n"
+    fputs("Usage: stance-cli <subcommand> [options]; subcommands: simulate, import, info, "
+          "analyse.\n"
           "Try 'stance-cli --help' for more.\n",
           stderr);
     return CLI_EXIT_USAGE;
@@ -106,8 +113,8 @@ main(int argc, char **argv)
     const CliCommand *c = find_command(argv[2]);
     if (!c)
       return cli_usage_error(NULL,
-                             "help: '%s' is not a subcommand (expected simulate, import or "
-                             "info)",
+                             "help: '%s' is not a subcommand (expected simulate, import, info "
+                             "or analyse)",
                              argv[2]);
     if (argc > 3)
       return cli_usage_error(NULL, "help takes one subcommand name, got %d arguments", argc - 2);
@@ -118,7 +125,9 @@ main(int argc, char **argv)
     return cli_usage_error(NULL, "unknown option '%s' (expected a subcommand first)", sub);
   const CliCommand *c = find_command(sub);
   if (!c)
-    return cli_usage_error(NULL, "'%s' is not a subcommand (expected simulate, import or info)",
+    return cli_usage_error(NULL,
+                           "'%s' is not a subcommand (expected simulate, import, info or "
+                           "analyse)",
                            sub);
   int code = c->run(argc - 1, argv + 1);
   if (fflush(stdout) != 0 || ferror(stdout)) {
