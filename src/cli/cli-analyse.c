@@ -125,54 +125,6 @@ cli_analyse_help(FILE *out)
       out);
 }
 
-/* ---- Loading (as `info` does: .stance by its magic, else the text importer) ---- */
-
-typedef struct {
-  bool is_stance;
-  StanceImportResult imp; /* text files */
-  StanceRecording *rec;   /* .stance files */
-} Loaded;
-
-static int
-load(const char *path, const StanceImportOptions *iopt, Loaded *ld, StanceError *err)
-{
-  memset(ld, 0, sizeof *ld);
-  struct stat sb;
-  if (stat(path, &sb) != 0)
-    return stance_error_set(err, STANCE_EIO, "cannot open %s: %s", path, strerror(errno));
-  if (S_ISDIR(sb.st_mode))
-    return stance_error_set(err, STANCE_EIO,
-                            "%s is a folder (expected a .stance recording or a text file)", path);
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return stance_error_set(err, STANCE_EIO, "cannot open %s: %s", path, strerror(errno));
-  uint8_t head[64];
-  size_t n = fread(head, 1, sizeof head, fp);
-  int bad = ferror(fp);
-  fclose(fp);
-  if (bad)
-    return stance_error_set(err, STANCE_EIO, "cannot read %s", path);
-  int r;
-  if (stance_file_is_stance(head, n)) {
-    ld->is_stance = true;
-    r = stance_file_read(path, &ld->rec, err);
-  } else {
-    r = stance_import_text(path, iopt, &ld->imp, err);
-  }
-  if (r < 0 && err && strstr(err->message, path) == NULL)
-    stance_error_prefix(err, "%s: ", path);
-  return r;
-}
-
-static void
-unload(Loaded *ld)
-{
-  stance_recording_free(ld->rec);
-  ld->rec = NULL;
-  if (!ld->is_stance)
-    stance_import_result_clear(&ld->imp);
-}
-
 /* ---- The analyses ---- */
 
 typedef struct {
@@ -588,13 +540,13 @@ cli_analyse_main(int argc, char **argv)
   bool noted = false;
   for (int k = optind; k < argc; k++) {
     const char *path = argv[k];
-    Loaded ld;
+    CliLoaded ld;
     StanceError err;
     stance_error_clear(&err);
-    if (load(path, &iopt, &ld, &err) < 0) {
+    if (cli_load(path, &iopt, &ld, &err) < 0) {
       cli_error(SUB, "%s", err.message[0] ? err.message : stance_strerror(err.code));
       status = CLI_EXIT_INPUT;
-      unload(&ld);
+      cli_unload(&ld);
       continue;
     }
     if (ld.is_stance && text_opts && !noted) {
@@ -621,7 +573,7 @@ cli_analyse_main(int argc, char **argv)
           r = rt;
       }
     }
-    unload(&ld);
+    cli_unload(&ld);
     if (r == CLI_EXIT_USAGE) {
       list_clear(&list);
       return CLI_EXIT_USAGE;

@@ -4,6 +4,8 @@
  */
 #include "cli-common.h"
 
+#include "stance-file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -519,4 +521,51 @@ cli_asym_text(char *buf, size_t n, double left, double right)
   else
     snprintf(buf, n, "%s %% (%s stronger)", num, left > right ? "left" : "right");
   return buf;
+}
+
+/* ---- Loading recordings ---- */
+
+int
+cli_load(const char *path, const StanceImportOptions *iopt, CliLoaded *ld, StanceError *err)
+{
+  memset(ld, 0, sizeof *ld);
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    return stance_error_set(err, STANCE_EIO, "cannot open %s: %s", path, strerror(errno));
+  if (S_ISDIR(sb.st_mode))
+    return stance_error_set(err, STANCE_EIO,
+                            "%s is a folder (expected a .stance recording or a text file)", path);
+  FILE *fp = fopen(path, "rb");
+  if (!fp)
+    return stance_error_set(err, STANCE_EIO, "cannot open %s: %s", path, strerror(errno));
+  /* The .stance magic is checked on the first bytes; 64 is more than any magic needs. */
+  uint8_t head[64];
+  size_t n = fread(head, 1, sizeof head, fp);
+  int bad = ferror(fp);
+  fclose(fp);
+  if (bad)
+    return stance_error_set(err, STANCE_EIO, "cannot read %s", path);
+  int r;
+  if (stance_file_is_stance(head, n)) {
+    ld->is_stance = true;
+    if (n >= 12) {
+      ld->version_major = (unsigned)head[8] | (unsigned)head[9] << 8;
+      ld->version_minor = (unsigned)head[10] | (unsigned)head[11] << 8;
+    }
+    r = stance_file_read(path, &ld->rec, err);
+  } else {
+    r = stance_import_text(path, iopt, &ld->imp, err);
+  }
+  if (r < 0 && err && strstr(err->message, path) == NULL)
+    stance_error_prefix(err, "%s: ", path);
+  return r;
+}
+
+void
+cli_unload(CliLoaded *ld)
+{
+  stance_recording_free(ld->rec);
+  ld->rec = NULL;
+  if (!ld->is_stance)
+    stance_import_result_clear(&ld->imp);
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "stance-error.h"
+#include "stance-import.h"
 #include "stance-json.h"
 #include "stance-protocol.h"
 #include "stance-recording.h"
@@ -41,6 +42,22 @@ void cli_simulate_help(FILE *out);
 void cli_import_help(FILE *out);
 void cli_info_help(FILE *out);
 void cli_analyse_help(FILE *out);
+
+/* ---- Loading recordings (info, analyse) ---- */
+
+/* A recording file as loaded: a .stance file (recognised by its magic) or a text file through
+ * the importer (which may hold several trials). */
+typedef struct {
+  bool is_stance;
+  unsigned version_major, version_minor; /* of a .stance file (header bytes 8-11) */
+  StanceImportResult imp;                /* text files */
+  StanceRecording *rec;                  /* .stance files */
+} CliLoaded;
+
+/* Loads path; text files use iopt. Errors name the file. Free with cli_unload() (also after a
+ * failure). */
+int cli_load(const char *path, const StanceImportOptions *iopt, CliLoaded *ld, StanceError *err);
+void cli_unload(CliLoaded *ld);
 
 /* ---- Messages ---- */
 

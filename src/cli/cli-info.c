@@ -69,55 +69,10 @@ cli_info_help(FILE *out)
       out);
 }
 
-/* The .stance magic is checked on the first bytes; 64 is more than any magic needs. */
+/* Loads path with the importer options the user gave. */
 static int
-sniff(const char *path, uint8_t *buf, size_t cap, size_t *len, StanceError *err)
+load(const char *path, const InfoOptions *o, CliLoaded *ld, StanceError *err)
 {
-  struct stat sb;
-  if (stat(path, &sb) != 0)
-    return stance_error_set(err, STANCE_EIO, "cannot open %s: %s", path, strerror(errno));
-  if (S_ISDIR(sb.st_mode))
-    return stance_error_set(err, STANCE_EIO,
-                            "%s is a folder (expected a .stance recording or a text file)", path);
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return stance_error_set(err, STANCE_EIO, "cannot open %s: %s", path, strerror(errno));
-  *len = fread(buf, 1, cap, fp);
-  int bad = ferror(fp);
-  fclose(fp);
-  if (bad)
-    return stance_error_set(err, STANCE_EIO, "cannot read %s", path);
-  return STANCE_OK;
-}
-
-typedef struct {
-  bool is_stance;
-  unsigned version_major,
-      version_minor;      /* of a .stance file (header bytes 8-11, docs/formats.md) */
-  StanceImportResult imp; /* text files */
-  StanceRecording *rec;   /* .stance files */
-} Loaded;
-
-static int
-load(const char *path, const InfoOptions *o, Loaded *ld, StanceError *err)
-{
-  memset(ld, 0, sizeof *ld);
-  uint8_t head[64];
-  size_t n = 0;
-  int r = sniff(path, head, sizeof head, &n, err);
-  if (r < 0)
-    return r;
-  if (stance_file_is_stance(head, n)) {
-    ld->is_stance = true;
-    if (n >= 12) {
-      ld->version_major = (unsigned)head[8] | (unsigned)head[9] << 8;
-      ld->version_minor = (unsigned)head[10] | (unsigned)head[11] << 8;
-    }
-    r = stance_file_read(path, &ld->rec, err);
-    if (r < 0 && err && strstr(err->message, path) == NULL)
-      stance_error_prefix(err, "%s: ", path);
-    return r;
-  }
   StanceImportOptions opt;
   stance_import_options_default(&opt);
   if (o->rate_hz > 0)
@@ -125,23 +80,11 @@ load(const char *path, const InfoOptions *o, Loaded *ld, StanceError *err)
   opt.columns = o->columns;
   if (o->skip_lines >= 0)
     opt.skip_lines = (int)o->skip_lines;
-  r = stance_import_text(path, &opt, &ld->imp, err);
-  if (r < 0 && err && strstr(err->message, path) == NULL)
-    stance_error_prefix(err, "%s: ", path);
-  return r;
+  return cli_load(path, &opt, ld, err);
 }
 
 static void
-unload(Loaded *ld)
-{
-  stance_recording_free(ld->rec);
-  ld->rec = NULL;
-  if (!ld->is_stance)
-    stance_import_result_clear(&ld->imp);
-}
-
-static void
-print_text(const char *path, const Loaded *ld)
+print_text(const char *path, const CliLoaded *ld)
 {
   const int vc = 20; /* value column */
   printf("%s\n", path);
@@ -169,7 +112,7 @@ print_text(const char *path, const Loaded *ld)
 }
 
 static void
-json_file(StanceJson *j, const char *path, const Loaded *ld, const StanceError *err)
+json_file(StanceJson *j, const char *path, const CliLoaded *ld, const StanceError *err)
 {
   stance_json_begin_object(j);
   cli_json_kv_text(j, "file", path);
@@ -261,7 +204,7 @@ cli_info_main(int argc, char **argv)
   bool warned_opts = false;
   for (int k = optind; k < argc; k++) {
     const char *path = argv[k];
-    Loaded ld;
+    CliLoaded ld;
     StanceError err;
     stance_error_clear(&err);
     int r = load(path, &o, &ld, &err);
@@ -270,7 +213,7 @@ cli_info_main(int argc, char **argv)
       status = CLI_EXIT_INPUT;
       if (j)
         json_file(j, path, NULL, &err);
-      unload(&ld);
+      cli_unload(&ld);
       continue;
     }
     if (ld.is_stance && !warned_opts && (o.rate_hz > 0 || o.columns || o.skip_lines >= 0)) {
@@ -287,7 +230,7 @@ cli_info_main(int argc, char **argv)
         putchar('\n');
       print_text(path, &ld);
     }
-    unload(&ld);
+    cli_unload(&ld);
   }
   if (j) {
     stance_json_end_array(j);
