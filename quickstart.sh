@@ -63,12 +63,16 @@ cmd_run() {
   local out
   out=$(mktemp -d)
   log "headless session on the simulated plates (files in $out)"
+  # Split squats with each foot in front; the simulated right leg is 15 % weaker.
   "$cli" simulate --protocol split-squat --front left --reps 8 --asymmetry 15 --seed 1 \
-    -o "$out/split-squat.stance"
+    -o "$out/split-squat-left.stance"
+  "$cli" simulate --protocol split-squat --front right --reps 8 --asymmetry 15 --seed 2 \
+    -o "$out/split-squat-right.stance" >/dev/null
   echo
-  "$cli" info "$out/split-squat.stance"
+  "$cli" info "$out/split-squat-left.stance"
   echo
-  "$cli" analyse "$out/split-squat.stance"
+  log "analysis: each set, then the left-front against the right-front asymmetry report"
+  "$cli" analyse "$out/split-squat-left.stance" "$out/split-squat-right.stance"
 }
 
 # Prints "tests: N passed, N failed" over the given meson build dirs' last test logs.

@@ -1072,6 +1072,45 @@ table_metric_row(FILE *out, const StanceMetric *m, bool limbs)
            asym, strong);
 }
 
+/* Rows of metrics or summary entries (both start with their id): the family's key ids in their
+ * order when any is present (with a count of the rest), else every one. */
+typedef void (*TableRowFn)(FILE *out, const void *item, bool limbs);
+
+static void
+table_rows(FILE *out, const void *items, size_t n, size_t size, const char *const *keys, bool limbs,
+           TableRowFn row)
+{
+  const char *base = items;
+  bool any_key = false;
+  for (size_t i = 0; i < n; i++)
+    if (in_keys(keys, base + i * size))
+      any_key = true;
+  size_t shown = 0;
+  if (any_key) {
+    for (size_t k = 0; keys[k]; k++) {
+      for (size_t i = 0; i < n; i++) {
+        if (strcmp(base + i * size, keys[k]) == 0) {
+          row(out, base + i * size, limbs);
+          shown++;
+        }
+      }
+    }
+  } else {
+    for (size_t i = 0; i < n; i++)
+      row(out, base + i * size, limbs);
+    shown = n;
+  }
+  if (shown < n)
+    fprintf(out, "    (%zu more metric%s: --format json or csv lists every one)\n", n - shown,
+            n - shown == 1 ? "" : "s");
+}
+
+static void
+metric_row(FILE *out, const void *item, bool limbs)
+{
+  table_metric_row(out, item, limbs);
+}
+
 /* The metric rows of a trial or the session: the family's key metrics in their order when the
  * trial has any of them (with a count of the rest), else every metric. */
 static void
@@ -1079,29 +1118,7 @@ table_metrics(FILE *out, const StanceMetric *ms, size_t n, const char *const *ke
               const char *formula)
 {
   table_metric_header(out, limbs, formula);
-  size_t shown = 0;
-  bool any_key = false;
-  for (size_t i = 0; i < n; i++)
-    if (in_keys(keys, ms[i].id))
-      any_key = true;
-  if (any_key) {
-    /* In the family's order. */
-    for (size_t k = 0; keys[k]; k++) {
-      for (size_t i = 0; i < n; i++) {
-        if (strcmp(ms[i].id, keys[k]) == 0) {
-          table_metric_row(out, &ms[i], limbs);
-          shown++;
-        }
-      }
-    }
-  } else {
-    for (size_t i = 0; i < n; i++)
-      table_metric_row(out, &ms[i], limbs);
-    shown = n;
-  }
-  if (shown < n)
-    fprintf(out, "    (%zu more metric%s: --format json or csv lists every one)\n", n - shown,
-            n - shown == 1 ? "" : "s");
+  table_rows(out, ms, n, sizeof *ms, keys, limbs, metric_row);
 }
 
 static void
@@ -1168,6 +1185,12 @@ table_summary_row(FILE *out, const StanceSummaryMetric *sm, bool limbs)
 }
 
 static void
+summary_row(FILE *out, const void *item, bool limbs)
+{
+  table_summary_row(out, item, limbs);
+}
+
+static void
 table_summary(FILE *out, const StanceSummaryMetric *ss, size_t n, const char *const *keys,
               bool limbs, const char *formula)
 {
@@ -1176,28 +1199,7 @@ table_summary(FILE *out, const StanceSummaryMetric *ss, size_t n, const char *co
              "mean +- SD", "CV %", "left", "right", formula, "consist");
   else
     put_line(out, "    %-24s %-6s %3s %20s %6s", "metric", "unit", "n", "mean +- SD", "CV %");
-  bool any_key = false;
-  for (size_t i = 0; i < n; i++)
-    if (in_keys(keys, ss[i].id))
-      any_key = true;
-  size_t shown = 0;
-  if (any_key) {
-    for (size_t k = 0; keys[k]; k++) {
-      for (size_t i = 0; i < n; i++) {
-        if (strcmp(ss[i].id, keys[k]) == 0) {
-          table_summary_row(out, &ss[i], limbs);
-          shown++;
-        }
-      }
-    }
-  } else {
-    for (size_t i = 0; i < n; i++)
-      table_summary_row(out, &ss[i], limbs);
-    shown = n;
-  }
-  if (shown < n)
-    fprintf(out, "    (%zu more metric%s: --format json or csv lists every one)\n", n - shown,
-            n - shown == 1 ? "" : "s");
+  table_rows(out, ss, n, sizeof *ss, keys, limbs, summary_row);
 }
 
 /* The events in time order, wrapped at 100 columns. */

@@ -208,9 +208,11 @@ summarise_metric(const StanceAnalysis *a, StanceSummaryMetric *s, const Scratch 
     }
   }
 
-  if (stats_of(w->l, nl, &s->left))
+  /* Sided sessions: a limb's statistics are those of the trials on (or with in front) that
+   * limb, so that a split squat's "left" is the left leg leading, not a mix of front and rear. */
+  if (sided ? stats_of(w->ul, nul, &s->left) : stats_of(w->l, nl, &s->left))
     s->has |= STANCE_HAS_LEFT;
-  if (stats_of(w->r, nr, &s->right))
+  if (sided ? stats_of(w->ur, nur, &s->right) : stats_of(w->r, nr, &s->right))
     s->has |= STANCE_HAS_RIGHT;
   if (stats_of(w->tot, nt, &s->total))
     s->has |= STANCE_HAS_TOTAL;
