@@ -70,3 +70,10 @@ stance_test_sim_run(const StanceSimParams *p, StanceRecording **rec, StanceSimTr
   if (truth)
     ck_assert_ptr_nonnull(*truth);
 }
+
+bool
+stance_test_under_valgrind(void)
+{
+  const char *v = getenv("STANCE_UNDER_VALGRIND");
+  return v && *v && strcmp(v, "0") != 0;
+}

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Absolute path of a file in tests/data (static buffer per call site is not needed: caller owns
@@ -11,6 +12,10 @@ char *stance_test_data_path(const char *relative);
 
 /* A fresh temporary directory for a test (removed by the OS; name printed on failure). */
 char *stance_test_tmpdir(void);
+
+/* True when the tests run under valgrind (meson test --setup valgrind sets STANCE_UNDER_VALGRIND):
+ * slow loops then cover fewer cases, still checking real values. */
+bool stance_test_under_valgrind(void);
 
 /* Runs a suite and returns the process exit status (0 when every test passed). */
 int stance_test_run(Suite *s);

@@ -82,8 +82,9 @@ END_TEST
  * its mean is within 0.5 N of the truth, far inside the 0.5 % a demanding user asks for. */
 START_TEST(test_body_weight_truth)
 {
-  const char *asym[] = {"0", "10", "30"};
-  for (size_t k = 0; k < 3; k++) {
+  const char *asym[] = {"30", "0", "10"};
+  const size_t n_cases = stance_test_under_valgrind() ? 1 : 3;
+  for (size_t k = 0; k < n_cases; k++) {
     StanceRecording *rec = NULL;
     StanceSimTruth *truth = NULL;
     StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, 11 + k);

@@ -490,7 +490,8 @@ START_TEST(test_quiet_standing_sway)
   /* Documented quiet-standing sway per foot: RMS 2-5 mm AP (y), 1-3 mm ML (x), mean velocity
    * 5-15 mm/s. Checked for several athletes, from the counts (no noise, so the decoded CoP is
    * the model's), and the truth metrics must agree with this independent computation to 1 %. */
-  for (uint64_t seed = 100; seed < 106; seed++) {
+  const uint64_t end_seed = stance_test_under_valgrind() ? 102 : 106; /* valgrind: 2 athletes */
+  for (uint64_t seed = 100; seed < end_seed; seed++) {
     StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, seed);
     p.adc_noise_counts = 0.0;
     p.cell_noise_n = 0.0;
@@ -530,7 +531,8 @@ START_TEST(test_sl_balance)
 {
   /* Single-leg balance: the stance plate carries the whole weight, the other nothing; sway RMS
    * 5-10 mm on both axes and mean velocity 20-40 mm/s. */
-  for (uint64_t seed = 200; seed < 205; seed++) {
+  const uint64_t end_seed = stance_test_under_valgrind() ? 202 : 205; /* valgrind: both sides */
+  for (uint64_t seed = 200; seed < end_seed; seed++) {
     StanceSimParams p = stance_test_sim_params(STANCE_PROTO_SL_BALANCE, seed);
     ck_assert_int_eq(p.side, STANCE_SIDE_LEFT);
     if (seed % 2)
@@ -817,6 +819,12 @@ START_TEST(test_every_protocol_through_the_cells)
     StanceSimParams p = stance_test_sim_params((StanceProtocol)pr, 29);
     p.adc_noise_counts = 0.0;
     p.cell_noise_n = 0.0;
+    if (stance_test_under_valgrind()) {
+      /* Every generator still runs, on its shortest session: one rep, one set, no warm-up. */
+      p.reps = 1;
+      p.sets = 1;
+      p.include_warmup = false;
+    }
     StanceRecording *rec;
     StanceSimTruth *t;
     stance_test_sim_run(&p, &rec, &t);
