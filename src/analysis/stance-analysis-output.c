@@ -809,41 +809,6 @@ stance_analysis_write_csv(const StanceAnalysis *a, FILE *out, bool header, Stanc
  * Table
  * ====================================================================================== */
 
-typedef enum {
-  FAMILY_NONE,
-  FAMILY_JUMPS,
-  FAMILY_HOPS,
-  FAMILY_ISO,
-  FAMILY_REPS,
-  FAMILY_BALANCE,
-} Family;
-
-static Family
-protocol_family(StanceProtocol p)
-{
-  switch (p) {
-  case STANCE_PROTO_CMJ:
-  case STANCE_PROTO_SJ:
-  case STANCE_PROTO_SL_CMJ: return FAMILY_JUMPS;
-  case STANCE_PROTO_DJ:
-  case STANCE_PROTO_SL_HOP:
-  case STANCE_PROTO_POGO: return FAMILY_HOPS;
-  case STANCE_PROTO_IMTP:
-  case STANCE_PROTO_ISO_SQUAT: return FAMILY_ISO;
-  case STANCE_PROTO_SPLIT_SQUAT:
-  case STANCE_PROTO_LUNGE:
-  case STANCE_PROTO_STEP_UP:
-  case STANCE_PROTO_SL_SQUAT:
-  case STANCE_PROTO_SL_RDL:
-  case STANCE_PROTO_BACK_SQUAT:
-  case STANCE_PROTO_DEADLIFT: return FAMILY_REPS;
-  case STANCE_PROTO_QUIET_STANDING:
-  case STANCE_PROTO_SL_BALANCE:
-  case STANCE_PROTO_WEIGH_IN: return FAMILY_BALANCE;
-  default: return FAMILY_NONE;
-  }
-}
-
 /* The metrics a coach reads first, per family, in the order shown. */
 static const char *const keys_jumps[] = {"jump_height_impulse",
                                          "jump_height_flight",
@@ -894,14 +859,14 @@ static const char *const keys_balance[] = {
     "cop_ellipse_area_95", "cop_rms_x",  "cop_rms_y",       NULL};
 
 static const char *const *
-family_keys(Family f)
+family_keys(StanceFamily f)
 {
   switch (f) {
-  case FAMILY_JUMPS: return keys_jumps;
-  case FAMILY_HOPS: return keys_hops;
-  case FAMILY_ISO: return keys_iso;
-  case FAMILY_REPS: return keys_reps;
-  case FAMILY_BALANCE: return keys_balance;
+  case STANCE_FAMILY_JUMPS: return keys_jumps;
+  case STANCE_FAMILY_HOPS: return keys_hops;
+  case STANCE_FAMILY_ISO: return keys_iso;
+  case STANCE_FAMILY_REPS: return keys_reps;
+  case STANCE_FAMILY_BALANCE: return keys_balance;
   default: return NULL;
   }
 }
@@ -1327,7 +1292,7 @@ stance_analysis_write_table(const StanceAnalysis *a, FILE *out, StanceError *err
         "  keep SI units: m, s).\n",
         out);
 
-  const char *const *keys = family_keys(protocol_family(a->protocol));
+  const char *const *keys = family_keys(stance_protocol_family(a->protocol));
   char asym_col[40];
   snprintf(asym_col, sizeof asym_col, "asym %s", formula);
   for (size_t i = 0; i < a->n_trials; i++) {
@@ -1370,7 +1335,8 @@ stance_analysis_write_table_summary(const StanceAnalysis *a, FILE *out, StanceEr
     return r;
   char asym_col[40];
   snprintf(asym_col, sizeof asym_col, "asym %s", stance_asym_formula_name(formula_of(a)));
-  table_summary_block(out, a, family_keys(protocol_family(a->protocol)), !one_plate(a), asym_col);
+  table_summary_block(out, a, family_keys(stance_protocol_family(a->protocol)), !one_plate(a),
+                      asym_col);
   c_locale_leave(&loc);
   return stream_status(out, "analysis table", err);
 }

@@ -60,6 +60,19 @@ typedef struct {
 /* Per-limb weight to subtract for net values and the rule's name (for the method params). */
 double stance_ctx_limb_weight(const StanceCtx *c, StanceSel sel);
 
+/* The analyser family of a protocol (stance-analysis.c): the pipeline dispatches on it, the
+ * table picks its key metrics by it. */
+typedef enum {
+  STANCE_FAMILY_NONE = 0,
+  STANCE_FAMILY_JUMPS,   /* cmj, sj, sl-cmj */
+  STANCE_FAMILY_HOPS,    /* dj, sl-hop, pogo */
+  STANCE_FAMILY_ISO,     /* imtp, iso-squat */
+  STANCE_FAMILY_REPS,    /* split-squat, lunge, step-up, sl-squat, sl-rdl, back-squat, deadlift */
+  STANCE_FAMILY_BALANCE, /* quiet-standing, sl-balance, weigh-in */
+} StanceFamily;
+
+StanceFamily stance_protocol_family(StanceProtocol p);
+
 /* Family analysers: each segments the recording into trials (adding them to c->out), finds the
  * events, computes the metrics and adds per-trial flags. Return 0, or a negative code only for
  * out-of-memory / internal errors (a trial that cannot be analysed is kept with flags and absent

@@ -39,11 +39,36 @@ stance_ctx_limb_weight(const StanceCtx *c, StanceSel sel)
   return c->system_weight_n;
 }
 
+StanceFamily
+stance_protocol_family(StanceProtocol p)
+{
+  switch (p) {
+  case STANCE_PROTO_CMJ:
+  case STANCE_PROTO_SJ:
+  case STANCE_PROTO_SL_CMJ: return STANCE_FAMILY_JUMPS;
+  case STANCE_PROTO_DJ:
+  case STANCE_PROTO_SL_HOP:
+  case STANCE_PROTO_POGO: return STANCE_FAMILY_HOPS;
+  case STANCE_PROTO_IMTP:
+  case STANCE_PROTO_ISO_SQUAT: return STANCE_FAMILY_ISO;
+  case STANCE_PROTO_SPLIT_SQUAT:
+  case STANCE_PROTO_LUNGE:
+  case STANCE_PROTO_STEP_UP:
+  case STANCE_PROTO_SL_SQUAT:
+  case STANCE_PROTO_SL_RDL:
+  case STANCE_PROTO_BACK_SQUAT:
+  case STANCE_PROTO_DEADLIFT: return STANCE_FAMILY_REPS;
+  case STANCE_PROTO_QUIET_STANDING:
+  case STANCE_PROTO_SL_BALANCE:
+  case STANCE_PROTO_WEIGH_IN: return STANCE_FAMILY_BALANCE;
+  default: return STANCE_FAMILY_NONE;
+  }
+}
+
 static bool
 is_balance(StanceProtocol p)
 {
-  return p == STANCE_PROTO_QUIET_STANDING || p == STANCE_PROTO_SL_BALANCE ||
-         p == STANCE_PROTO_WEIGH_IN;
+  return stance_protocol_family(p) == STANCE_FAMILY_BALANCE;
 }
 
 static int
@@ -709,25 +734,12 @@ stance_analyse(const StanceRecording *rec, const char *input, const StanceAnalys
   }
   c.out = a;
 
-  switch (proto) {
-  case STANCE_PROTO_CMJ:
-  case STANCE_PROTO_SJ:
-  case STANCE_PROTO_SL_CMJ: rc = stance_analyse_jumps(&c, err); break;
-  case STANCE_PROTO_DJ:
-  case STANCE_PROTO_SL_HOP:
-  case STANCE_PROTO_POGO: rc = stance_analyse_hops(&c, err); break;
-  case STANCE_PROTO_IMTP:
-  case STANCE_PROTO_ISO_SQUAT: rc = stance_analyse_iso(&c, err); break;
-  case STANCE_PROTO_SPLIT_SQUAT:
-  case STANCE_PROTO_LUNGE:
-  case STANCE_PROTO_STEP_UP:
-  case STANCE_PROTO_SL_SQUAT:
-  case STANCE_PROTO_SL_RDL:
-  case STANCE_PROTO_BACK_SQUAT:
-  case STANCE_PROTO_DEADLIFT: rc = stance_analyse_reps(&c, err); break;
-  case STANCE_PROTO_QUIET_STANDING:
-  case STANCE_PROTO_SL_BALANCE:
-  case STANCE_PROTO_WEIGH_IN: rc = stance_analyse_balance(&c, err); break;
+  switch (stance_protocol_family(proto)) {
+  case STANCE_FAMILY_JUMPS: rc = stance_analyse_jumps(&c, err); break;
+  case STANCE_FAMILY_HOPS: rc = stance_analyse_hops(&c, err); break;
+  case STANCE_FAMILY_ISO: rc = stance_analyse_iso(&c, err); break;
+  case STANCE_FAMILY_REPS: rc = stance_analyse_reps(&c, err); break;
+  case STANCE_FAMILY_BALANCE: rc = stance_analyse_balance(&c, err); break;
   default:
     rc = stance_error_set(err, STANCE_EINVAL, "protocol '%s' has no analysis",
                           stance_protocol_name(proto));

@@ -170,6 +170,18 @@ put(StanceMetric *m, unsigned slots, int sel, const SlotVals *v, bool ok, double
     stance_metric_absent(m, (StanceSel)sel, "%s", why && *why ? why : "not computable");
 }
 
+/* The weights a net value subtracted, as method parameters. */
+static void
+weight_params(StanceMethod *mth, const char *rule, const StanceCurveSpec *spec, unsigned slots)
+{
+  stance_method_param_str(mth, "weight_rule", rule);
+  stance_method_param_num(mth, "weight_n", spec->weight_n[STANCE_SEL_TOTAL]);
+  if (slots & STANCE_HAS_LEFT)
+    stance_method_param_num(mth, "weight_left_n", spec->weight_n[STANCE_SEL_LEFT]);
+  if (slots & STANCE_HAS_RIGHT)
+    stance_method_param_num(mth, "weight_right_n", spec->weight_n[STANCE_SEL_RIGHT]);
+}
+
 int
 stance_curve_metrics(const StanceCtx *c, StanceTrial *t, unsigned has, const StanceCurveSpec *spec)
 {
@@ -277,12 +289,7 @@ stance_curve_metrics(const StanceCtx *c, StanceTrial *t, unsigned has, const Sta
   /* Net of the weight. */
   if (!(m = stance_trial_add_metric(t, "peak_force_net", "N", "peak.net")))
     return STANCE_ENOMEM;
-  stance_method_param_str(&m->method, "weight_rule", rule);
-  stance_method_param_num(&m->method, "weight_n", spec->weight_n[STANCE_SEL_TOTAL]);
-  if (slots & STANCE_HAS_LEFT)
-    stance_method_param_num(&m->method, "weight_left_n", spec->weight_n[STANCE_SEL_LEFT]);
-  if (slots & STANCE_HAS_RIGHT)
-    stance_method_param_num(&m->method, "weight_right_n", spec->weight_n[STANCE_SEL_RIGHT]);
+  weight_params(&m->method, rule, spec, slots);
   for (int sel = 0; sel < 3; sel++)
     put(m, slots, sel, &v[sel], v[sel].peak_ok && has_weight, v[sel].peak - spec->weight_n[sel],
         has_weight ? r.bad_peak : r.no_weight);
@@ -352,12 +359,7 @@ stance_curve_metrics(const StanceCtx *c, StanceTrial *t, unsigned has, const Sta
     if (!(m = stance_trial_add_metric(t, "net_impulse", "N.s", "net_impulse.trapezoid")))
       return STANCE_ENOMEM;
     stance_method_param_num(&m->method, "duration_s", span);
-    stance_method_param_str(&m->method, "weight_rule", rule);
-    stance_method_param_num(&m->method, "weight_n", spec->weight_n[STANCE_SEL_TOTAL]);
-    if (slots & STANCE_HAS_LEFT)
-      stance_method_param_num(&m->method, "weight_left_n", spec->weight_n[STANCE_SEL_LEFT]);
-    if (slots & STANCE_HAS_RIGHT)
-      stance_method_param_num(&m->method, "weight_right_n", spec->weight_n[STANCE_SEL_RIGHT]);
+    weight_params(&m->method, rule, spec, slots);
     for (int sel = 0; sel < 3; sel++)
       put(m, slots, sel, &v[sel], v[sel].imp_ok && has_weight,
           v[sel].imp - spec->weight_n[sel] * span, has_weight ? r.bad_curve : r.no_weight);
