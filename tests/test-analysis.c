@@ -434,6 +434,47 @@ START_TEST(test_model_no_nan)
 }
 END_TEST
 
+/* Between sessions (Hopkins 2000): session A 1000, 1010, 990 N; session B 1100, 1120, 1080 N.
+ * Means 1000 and 1100: change +100 N. Within-session SDs 10 and 20 N, pooled over 2 + 2 degrees
+ * of freedom: TE = sqrt((2 x 100 + 2 x 400) / 4) = sqrt(250) = 15.8113883 N. SWC = 0.2 x SD of
+ * the means (70.7106781 N) = 14.1421356 N. MDC95 = 1.96 x sqrt(2) x TE = 43.8269 N. */
+START_TEST(test_between_sessions)
+{
+  const double vals[2][3] = {{1000, 1010, 990}, {1100, 1120, 1080}};
+  StanceAnalysis *as[2];
+  for (int k = 0; k < 2; k++) {
+    as[k] = stance_analysis_new();
+    as[k]->protocol = STANCE_PROTO_IMTP;
+    for (int t = 0; t < 3; t++) {
+      StanceTrial *tr = stance_analysis_add_trial(as[k], "hold", t * 10.0, t * 10.0 + 5.0);
+      StanceMetric *m = stance_trial_add_metric(tr, "peak_force", "N", "peak.max");
+      stance_metric_set(m, STANCE_SEL_TOTAL, vals[k][t]);
+    }
+  }
+  StanceAnalysis *c = stance_analysis_combine(as, 2);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_uint_eq(c->n_trend, 1);
+  const StanceTrendMetric *t = &c->trend[0];
+  ck_assert_str_eq(t->id, "peak_force");
+  ck_assert_uint_eq(t->n_sessions, 2);
+  ck_assert_near(t->first_mean, 1000.0, 1e-9);
+  ck_assert_near(t->last_mean, 1100.0, 1e-9);
+  ck_assert_near(t->change, 100.0, 1e-9);
+  ck_assert(t->has_te && t->has_swc && t->has_mdc);
+  ck_assert_near(t->te, sqrt(250.0), 1e-9);
+  ck_assert_near(t->swc, 0.2 * sqrt(5000.0), 1e-9);
+  ck_assert_near(t->mdc95, 1.96 * sqrt(2.0) * sqrt(250.0), 1e-9);
+  ck_assert(t->exceeds_swc && t->exceeds_mdc);
+  stance_analysis_free(c);
+  /* One session: no trend. */
+  c = stance_analysis_combine(as, 1);
+  ck_assert_uint_eq(c->n_trend, 0);
+  stance_analysis_free(c);
+  stance_analysis_free(as[0]);
+  stance_analysis_free(as[1]);
+}
+END_TEST
+
 static Suite *
 analysis_suite(void)
 {
@@ -451,6 +492,7 @@ analysis_suite(void)
   tcase_add_test(tc, test_filter_options);
   tcase_add_test(tc, test_combine_sides);
   tcase_add_test(tc, test_model_no_nan);
+  tcase_add_test(tc, test_between_sessions);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -682,5 +682,12 @@ check "table of two files: both analyses, then the combined summary" "$out" \
   eval '[ "$rc" -eq 0 ] && [ "$(printf "%s\n" "$out" | grep -c "^Analysis of ")" -eq 2 ] &&
     has "$out" "^Combined: cmj, 2 analyses" && has "$out" "^Summary over 4 trials"'
 
+check "... and the between-sessions block with TE, SWC and MDC95" "$out" \
+  eval 'has "$out" "^Between sessions" && has "$out" "MDC95"'
+# Between sessions in JSON: the change is last - first and the flags follow the thresholds.
+bs=$("$PY" check.py get many.json '" ".join(str(int(abs(b["change"] - (b["last_mean"] - b["first_mean"])) < 1e-9 and b["sessions"] == 3 and b["exceeds_mdc95"] == (abs(b["change"]) > b["mdc95"]))) for b in [d["combined"][0]["between_sessions"]["peak_force"]])')
+check "JSON between_sessions: peak_force over 3 sessions, change = last - first, exceeds_mdc95 consistent" \
+  "got: $bs" [ "$bs" = 1 ]
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

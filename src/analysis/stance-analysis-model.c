@@ -4,6 +4,8 @@
  */
 #include "stance-analysis.h"
 
+#include "stance-reliab.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,6 +73,7 @@ stance_analysis_free(StanceAnalysis *a)
   free(a->flags);
   free(a->metrics);
   free(a->summary);
+  free(a->trend);
   free(a);
 }
 
@@ -397,6 +400,71 @@ oom:
   return STANCE_ENOMEM;
 }
 
+/* A trial's value of a metric: its total, or its only limb's. */
+static bool
+trial_value(const StanceTrial *t, const char *id, double *v)
+{
+  const StanceMetric *m = stance_trial_metric(t, id);
+  return m &&
+         (stance_metric_get(m, STANCE_SEL_TOTAL, v) || stance_metric_get(m, STANCE_SEL_LEFT, v) ||
+          stance_metric_get(m, STANCE_SEL_RIGHT, v));
+}
+
+/* Between-session statistics of every summarised metric of c over the sessions as[0..n). */
+static int
+fill_trend(StanceAnalysis *c, StanceAnalysis *const *as, size_t n)
+{
+  size_t cap = c->n_trials ? c->n_trials : 1;
+  double *v = malloc(cap * sizeof *v), *means = malloc(n * sizeof *means);
+  int *session = malloc(cap * sizeof *session);
+  c->trend = calloc(c->n_summary ? c->n_summary : 1, sizeof *c->trend);
+  if (!v || !means || !session || !c->trend) {
+    free(v);
+    free(means);
+    free(session);
+    return STANCE_ENOMEM;
+  }
+  for (size_t k = 0; k < c->n_summary; k++) {
+    const char *id = c->summary[k].id;
+    size_t nv = 0, ns = 0;
+    for (size_t s = 0; s < n; s++) {
+      double sum = 0;
+      size_t cnt = 0;
+      for (size_t t = 0; t < as[s]->n_trials; t++) {
+        double x;
+        if (!trial_value(&as[s]->trials[t], id, &x))
+          continue;
+        v[nv] = x;
+        session[nv] = (int)ns;
+        nv++;
+        sum += x;
+        cnt++;
+      }
+      if (cnt)
+        means[ns++] = sum / (double)cnt;
+    }
+    if (ns < 2)
+      continue;
+    StanceTrendMetric *tm = &c->trend[c->n_trend++];
+    memset(tm, 0, sizeof *tm);
+    copy_str(tm->id, sizeof tm->id, id);
+    copy_str(tm->unit, sizeof tm->unit, c->summary[k].unit);
+    tm->n_sessions = ns;
+    tm->first_mean = means[0];
+    tm->last_mean = means[ns - 1];
+    tm->change = tm->last_mean - tm->first_mean;
+    tm->has_te = stance_reliab_te_pooled(v, session, nv, (int)ns, &tm->te, NULL) == STANCE_OK;
+    tm->has_swc = stance_reliab_swc(means, ns, 0.2, &tm->swc, NULL) == STANCE_OK;
+    tm->has_mdc = tm->has_te && stance_reliab_mdc95(tm->te, &tm->mdc95, NULL) == STANCE_OK;
+    tm->exceeds_swc = tm->has_swc && fabs(tm->change) > tm->swc;
+    tm->exceeds_mdc = tm->has_mdc && fabs(tm->change) > tm->mdc95;
+  }
+  free(v);
+  free(means);
+  free(session);
+  return STANCE_OK;
+}
+
 StanceAnalysis *
 stance_analysis_combine(StanceAnalysis *const *as, size_t n)
 {
@@ -433,6 +501,8 @@ stance_analysis_combine(StanceAnalysis *const *as, size_t n)
     }
   }
   if (stance_analysis_summarise(c) != STANCE_OK)
+    goto oom;
+  if (n >= 2 && fill_trend(c, as, n) != STANCE_OK)
     goto oom;
   return c;
 oom:

@@ -572,6 +572,39 @@ stance_analysis_write_json(const StanceAnalysis *a, FILE *out, bool pretty, Stan
   return stream_status(out, "analysis JSON", err);
 }
 
+/* "between_sessions": each metric's change from the first to the last input against its
+ * typical error, smallest worthwhile change and MDC95 (only with two or more inputs). */
+static void
+json_trend(StanceJson *j, const StanceAnalysis *c)
+{
+  if (c->n_trend == 0)
+    return;
+  stance_json_key(j, "between_sessions");
+  stance_json_begin_object(j);
+  for (size_t k = 0; k < c->n_trend; k++) {
+    const StanceTrendMetric *t = &c->trend[k];
+    stance_json_key(j, t->id);
+    stance_json_begin_object(j);
+    stance_json_kv_string(j, "unit", t->unit);
+    stance_json_kv_int(j, "sessions", (int64_t)t->n_sessions);
+    stance_json_kv_number(j, "first_mean", t->first_mean);
+    stance_json_kv_number(j, "last_mean", t->last_mean);
+    stance_json_kv_number(j, "change", t->change);
+    if (t->has_te)
+      stance_json_kv_number(j, "typical_error", t->te);
+    if (t->has_swc) {
+      stance_json_kv_number(j, "swc", t->swc);
+      stance_json_kv_bool(j, "exceeds_swc", t->exceeds_swc);
+    }
+    if (t->has_mdc) {
+      stance_json_kv_number(j, "mdc95", t->mdc95);
+      stance_json_kv_bool(j, "exceeds_mdc95", t->exceeds_mdc);
+    }
+    stance_json_end_object(j);
+  }
+  stance_json_end_object(j);
+}
+
 int
 stance_analysis_write_json_many(StanceAnalysis *const *as, size_t n, FILE *out, bool pretty,
                                 StanceError *err)
@@ -657,6 +690,7 @@ stance_analysis_write_json_many(StanceAnalysis *const *as, size_t n, FILE *out, 
     }
     stance_json_end_array(j);
     json_summary(j, c->summary, c->n_summary, limbs);
+    json_trend(j, c);
     stance_json_end_object(j);
     stance_analysis_free(c);
   }
@@ -1324,6 +1358,56 @@ stance_analysis_write_table(const StanceAnalysis *a, FILE *out, StanceError *err
   return stream_status(out, "analysis table", err);
 }
 
+/* Between sessions: the key metrics' change from the first to the last input, against the
+ * typical error (TE), the smallest worthwhile change (SWC) and MDC95. */
+static void
+table_trend(FILE *out, const StanceAnalysis *a, const char *const *keys)
+{
+  if (a->n_trend == 0)
+    return;
+  fprintf(out, "\nBetween sessions (first -> last input; TE = typical error, SWC = 0.2 x SD of the "
+               "session means,\n  MDC95 = 1.96 x sqrt(2) x TE; '*' = the change exceeds it)\n");
+  put_line(out, "    %-24s %-6s %4s %10s %10s %10s %9s %9s %9s", "metric", "unit", "n", "first",
+           "last", "change", "TE", "SWC", "MDC95");
+  size_t shown = 0;
+  for (size_t k = 0; keys[k]; k++) {
+    for (size_t i = 0; i < a->n_trend; i++) {
+      const StanceTrendMetric *t = &a->trend[i];
+      if (strcmp(t->id, keys[k]) != 0)
+        continue;
+      Display d = display_of(t->unit);
+      char f[48], l[48], c[48], te[48], swc[48], mdc[48];
+      fmt_display(t->first_mean, &d, f, sizeof f);
+      fmt_display(t->last_mean, &d, l, sizeof l);
+      fmt_display(t->change, &d, c, sizeof c);
+      if (t->has_te)
+        fmt_display(t->te, &d, te, sizeof te);
+      else
+        snprintf(te, sizeof te, "-");
+      if (t->has_swc) {
+        fmt_display(t->swc, &d, swc, sizeof swc);
+        if (t->exceeds_swc)
+          strncat(swc, "*", sizeof swc - strlen(swc) - 1);
+      } else {
+        snprintf(swc, sizeof swc, "-");
+      }
+      if (t->has_mdc) {
+        fmt_display(t->mdc95, &d, mdc, sizeof mdc);
+        if (t->exceeds_mdc)
+          strncat(mdc, "*", sizeof mdc - strlen(mdc) - 1);
+      } else {
+        snprintf(mdc, sizeof mdc, "-");
+      }
+      put_line(out, "    %-24s %-6s %4zu %10s %10s %10s %9s %9s %9s", t->id, d.unit, t->n_sessions,
+               f, l, c, te, swc, mdc);
+      shown++;
+    }
+  }
+  if (shown < a->n_trend)
+    fprintf(out, "    (%zu more metric%s: --format json lists every one)\n", a->n_trend - shown,
+            a->n_trend - shown == 1 ? "" : "s");
+}
+
 int
 stance_analysis_write_table_summary(const StanceAnalysis *a, FILE *out, StanceError *err)
 {
@@ -1337,6 +1421,7 @@ stance_analysis_write_table_summary(const StanceAnalysis *a, FILE *out, StanceEr
   snprintf(asym_col, sizeof asym_col, "asym %s", stance_asym_formula_name(formula_of(a)));
   table_summary_block(out, a, family_keys(stance_protocol_family(a->protocol)), !one_plate(a),
                       asym_col);
+  table_trend(out, a, family_keys(stance_protocol_family(a->protocol)));
   c_locale_leave(&loc);
   return stream_status(out, "analysis table", err);
 }

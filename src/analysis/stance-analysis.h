@@ -228,6 +228,23 @@ typedef struct {
   bool has_direction;
 } StanceSummaryMetric;
 
+/* Change of one metric between sessions (the analyses given to stance_analysis_combine(), in
+ * order), after Hopkins 2000: each trial's value is its total, or its only limb's. */
+typedef struct {
+  char id[32];
+  char unit[12];
+  size_t n_sessions; /* sessions with at least one value */
+  double first_mean; /* mean of the first session's trials */
+  double last_mean;  /* mean of the last session's trials */
+  double change;     /* last_mean - first_mean */
+  bool has_te, has_swc, has_mdc;
+  double te;        /* typical error: pooled within-session SD of the trials */
+  double swc;       /* smallest worthwhile change: 0.2 x SD of the session means */
+  double mdc95;     /* 1.96 x sqrt(2) x te */
+  bool exceeds_swc; /* |change| > swc (when has_swc) */
+  bool exceeds_mdc; /* |change| > mdc95 (when has_mdc) */
+} StanceTrendMetric;
+
 /* Conditioning results (stance-condition.h computes them). */
 typedef struct {
   bool has_body_weight;
@@ -272,6 +289,9 @@ typedef struct {
   size_t n_metrics, cap_metrics;
   StanceSummaryMetric *summary;
   size_t n_summary, cap_summary;
+  /* Between sessions: set by stance_analysis_combine() of two or more analyses. */
+  StanceTrendMetric *trend;
+  size_t n_trend;
 } StanceAnalysis;
 
 /* Runs the whole pipeline. input names the source in the result (may be NULL). On success *out
@@ -337,7 +357,9 @@ int stance_analysis_summarise(StanceAnalysis *a);
 /* A new analysis holding deep copies of the trials of several analyses of the same protocol (in
  * the given order, re-indexed from 1), with the first one's protocol, formula and conditioning,
  * input "combined", and its summary computed: e.g. a left-leg file and a right-leg file of
- * single-leg CMJs give one left-against-right summary. NULL when n == 0, the protocols differ
+ * single-leg CMJs give one left-against-right summary. With two or more analyses it also fills
+ * trend[]: each metric's change from the first to the last session against its typical error,
+ * smallest worthwhile change and MDC95 (stance-reliab.h). NULL when n == 0, the protocols differ
  * or out of memory. */
 StanceAnalysis *stance_analysis_combine(StanceAnalysis *const *as, size_t n);
 
