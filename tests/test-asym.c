@@ -877,6 +877,33 @@ START_TEST(test_summary_split_stance)
 }
 END_TEST
 
+/* Barbell sets: two warm-up reps at 500 N and two working reps at 1000 / 1100 N. The summary
+ * holds the working reps only (mean 1050, n 2); with warm-up reps alone it holds those. */
+START_TEST(test_summary_skips_warmup)
+{
+  StanceAnalysis *a = stance_analysis_new();
+  ck_assert_ptr_nonnull(a);
+  a->protocol = STANCE_PROTO_BACK_SQUAT;
+  a->formula = STANCE_ASYM_LR_SUM;
+  for (int k = 0; k < 2; k++) {
+    StanceTrial *t = add_trial(a, STANCE_SIDE_BOTH);
+    stance_trial_flag(t, "warmup_set", STANCE_SEVERITY_INFO, "warm-up");
+    add_metric(t, "peak_force", "N", 250, 250, 500);
+  }
+  ck_assert_int_eq(stance_analysis_summarise(a), STANCE_OK);
+  const StanceSummaryMetric *s = summary(a, "peak_force");
+  ck_assert_uint_eq(s->total.n, 2);
+  ck_assert_near(s->total.mean, 500.0, TOL);
+  add_metric(add_trial(a, STANCE_SIDE_BOTH), "peak_force", "N", 500, 500, 1000);
+  add_metric(add_trial(a, STANCE_SIDE_BOTH), "peak_force", "N", 550, 550, 1100);
+  ck_assert_int_eq(stance_analysis_summarise(a), STANCE_OK);
+  s = summary(a, "peak_force");
+  ck_assert_uint_eq(s->total.n, 2);
+  ck_assert_near(s->total.mean, 1050.0, TOL);
+  stance_analysis_free(a);
+}
+END_TEST
+
 START_TEST(test_summary_growth_and_empty)
 {
   /* No trials: an empty summary. */
@@ -943,6 +970,7 @@ asym_suite(void)
   tcase_add_test(tc, test_summary_direction_against_means);
   tcase_add_test(tc, test_summary_unilateral);
   tcase_add_test(tc, test_summary_split_stance);
+  tcase_add_test(tc, test_summary_skips_warmup);
   tcase_add_test(tc, test_summary_growth_and_empty);
   suite_add_tcase(s, tc);
   return s;

@@ -159,6 +159,15 @@ mean_of(const double *v, size_t n)
   return s / (double)n;
 }
 
+static bool
+is_warmup(const StanceTrial *t)
+{
+  for (size_t i = 0; i < t->n_flags; i++)
+    if (strcmp(t->flags[i].id, "warmup_set") == 0)
+      return true;
+  return false;
+}
+
 /* Scratch arrays, one slot per trial. */
 typedef struct {
   double *l, *r, *tot; /* values of the trials that have them */
@@ -174,8 +183,20 @@ summarise_metric(const StanceAnalysis *a, StanceSummaryMetric *s, const Scratch 
 {
   size_t nl = 0, nr = 0, nt = 0, np = 0, nul = 0, nur = 0, na = 0;
   bool sided = false;
+  /* Barbell warm-up sets (flag warmup_set) stay out of the summary when working sets exist: the
+   * coach's figures are those of the working load. */
+  bool any_warm = false, any_work = false;
+  for (size_t t = 0; t < a->n_trials; t++) {
+    if (is_warmup(&a->trials[t]))
+      any_warm = true;
+    else
+      any_work = true;
+  }
+  const bool skip_warm = any_warm && any_work;
   for (size_t t = 0; t < a->n_trials; t++) {
     const StanceTrial *tr = &a->trials[t];
+    if (skip_warm && is_warmup(tr))
+      continue;
     const StanceMetric *m = trial_metric(tr, s->id);
     if (!m)
       continue;
