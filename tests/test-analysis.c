@@ -466,6 +466,13 @@ START_TEST(test_between_sessions)
   ck_assert_near(t->mdc95, 1.96 * sqrt(2.0) * sqrt(250.0), 1e-9);
   ck_assert(t->exceeds_swc && t->exceeds_mdc);
   stance_analysis_free(c);
+  /* Sessions of different sides (a left-leg and a right-leg file) are not a trend. */
+  as[1]->side = STANCE_SIDE_RIGHT;
+  as[0]->side = STANCE_SIDE_LEFT;
+  c = stance_analysis_combine(as, 2);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_uint_eq(c->n_trend, 0);
+  stance_analysis_free(c);
   /* One session: no trend. */
   c = stance_analysis_combine(as, 1);
   ck_assert_uint_eq(c->n_trend, 0);

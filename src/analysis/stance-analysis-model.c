@@ -502,7 +502,13 @@ stance_analysis_combine(StanceAnalysis *const *as, size_t n)
   }
   if (stance_analysis_summarise(c) != STANCE_OK)
     goto oom;
-  if (n >= 2 && fill_trend(c, as, n) != STANCE_OK)
+  /* Sessions compare only like with like: the same side (a left-front and a right-front set are
+   * one session's two sides, not two sessions). */
+  bool same_side = true;
+  for (size_t i = 1; i < n; i++)
+    if (as[i]->side != as[0]->side)
+      same_side = false;
+  if (n >= 2 && same_side && fill_trend(c, as, n) != STANCE_OK)
     goto oom;
   return c;
 oom:

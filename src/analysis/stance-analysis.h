@@ -357,10 +357,10 @@ int stance_analysis_summarise(StanceAnalysis *a);
 /* A new analysis holding deep copies of the trials of several analyses of the same protocol (in
  * the given order, re-indexed from 1), with the first one's protocol, formula and conditioning,
  * input "combined", and its summary computed: e.g. a left-leg file and a right-leg file of
- * single-leg CMJs give one left-against-right summary. With two or more analyses it also fills
- * trend[]: each metric's change from the first to the last session against its typical error,
- * smallest worthwhile change and MDC95 (stance-reliab.h). NULL when n == 0, the protocols differ
- * or out of memory. */
+ * single-leg CMJs give one left-against-right summary. With two or more analyses of the same
+ * side it also fills trend[]: each metric's change from the first to the last session against its
+ * typical error, smallest worthwhile change and MDC95 (stance-reliab.h). NULL when n == 0, the
+ * protocols differ or out of memory. */
 StanceAnalysis *stance_analysis_combine(StanceAnalysis *const *as, size_t n);
 
 /* ---- Output (stance-analysis-output.c; formats in docs/analysis-json.md) ---- */
