@@ -8,6 +8,7 @@
 
 #include "stance-json.h"
 #include "stance-test.h"
+#include "stance-utf8.h"
 
 /* A writer on an in-memory stream; finish() then close() gives the text. */
 typedef struct {
@@ -522,6 +523,30 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
+/* Cleaning text for an output: valid text passes as is; each invalid byte becomes U+FFFD; a
+ * small buffer cuts at a character boundary, never inside U+FFFD. */
+START_TEST(test_utf8_clean)
+{
+  char buf[16];
+  const char *ok = "Jos\xc3\xa9";
+  ck_assert_ptr_eq(stance_utf8_clean(ok, buf, sizeof buf), ok);
+  ck_assert_str_eq(stance_utf8_clean(NULL, buf, sizeof buf), "");
+  ck_assert_str_eq(stance_utf8_clean("a\xff"
+                                     "b",
+                                     buf, sizeof buf),
+                   "a\xef\xbf\xbd"
+                   "b");
+  /* A cut-short sequence: its lead byte and the lone continuation both become U+FFFD. */
+  ck_assert_str_eq(stance_utf8_clean("\xe2\x82"
+                                     "x",
+                                     buf, sizeof buf),
+                   "\xef\xbf\xbd\xef\xbf\xbd"
+                   "x");
+  /* 5 bytes of room: "a" and one replacement (4 with the NUL), not a partial second one. */
+  ck_assert_str_eq(stance_utf8_clean("a\xff\xff", buf, 5), "a\xef\xbf\xbd");
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -538,6 +563,7 @@ json_suite(void)
   tcase_add_test(tc, test_write_failure);
   tcase_add_test(tc, test_null_arguments);
   tcase_add_test(tc, test_deep_nesting);
+  tcase_add_test(tc, test_utf8_clean);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -63,40 +63,6 @@ one_plate(const StanceAnalysis *a)
   return a->layout == STANCE_LAYOUT_COMBINED;
 }
 
-/* Copies s into buf as valid UTF-8, each invalid byte replaced by U+FFFD. buf holds n bytes;
- * n >= 3 * strlen(s) + 1 is always enough. Returns buf, or s itself when it is valid. */
-static const char *
-utf8_clean(const char *s, char *buf, size_t n)
-{
-  if (!s)
-    return "";
-  size_t len = strlen(s);
-  if (stance_utf8_check((const uint8_t *)s, len, false, NULL))
-    return s;
-  size_t i = 0, o = 0;
-  while (i < len) {
-    StanceUtf8Fault f;
-    size_t good = len - i;
-    bool ok = stance_utf8_check((const uint8_t *)s + i, len - i, false, &f);
-    if (!ok)
-      good = f.offset;
-    if (o + good + 1 > n)
-      break;
-    memcpy(buf + o, s + i, good);
-    o += good;
-    i += good;
-    if (ok)
-      break;
-    if (o + 3 + 1 > n)
-      break;
-    memcpy(buf + o, "\xef\xbf\xbd", 3);
-    o += 3;
-    i++;
-  }
-  buf[o] = '\0';
-  return buf;
-}
-
 /* Longest model string: StanceAnalysis.input (256 bytes). */
 #define CLEAN_BUF (3 * 256 + 4)
 
@@ -104,14 +70,14 @@ static void
 json_kv_text(StanceJson *j, const char *key, const char *s)
 {
   char buf[CLEAN_BUF];
-  stance_json_kv_string(j, key, utf8_clean(s, buf, sizeof buf));
+  stance_json_kv_string(j, key, stance_utf8_clean(s, buf, sizeof buf));
 }
 
 static void
 json_key_text(StanceJson *j, const char *key)
 {
   char buf[CLEAN_BUF];
-  stance_json_key(j, utf8_clean(key, buf, sizeof buf));
+  stance_json_key(j, stance_utf8_clean(key, buf, sizeof buf));
 }
 
 /* The calling thread in the "C" locale for the duration of one write. */
@@ -670,7 +636,7 @@ stance_analysis_write_json_many(StanceAnalysis *const *as, size_t n, FILE *out, 
     stance_json_begin_array(j);
     for (size_t k = 0; k < m; k++) {
       char buf[CLEAN_BUF];
-      stance_json_string(j, utf8_clean(members[k]->input, buf, sizeof buf));
+      stance_json_string(j, stance_utf8_clean(members[k]->input, buf, sizeof buf));
     }
     stance_json_end_array(j);
     json_formula(j, formula_of(c));
@@ -945,23 +911,6 @@ protocol_text(StanceProtocol p)
 {
   const StanceProtocolInfo *info = stance_protocol_info(p);
   return info ? info->title : "unknown protocol";
-}
-
-static const char *
-side_text(char *buf, size_t n, StanceProtocol p, StanceSide side)
-{
-  if (side == STANCE_SIDE_BOTH) {
-    snprintf(buf, n, "bilateral");
-    return buf;
-  }
-  const char *name = stance_side_name(side);
-  switch (p) {
-  case STANCE_PROTO_SPLIT_SQUAT:
-  case STANCE_PROTO_LUNGE: snprintf(buf, n, "front foot %s", name); break;
-  case STANCE_PROTO_STEP_UP: snprintf(buf, n, "stepping leg %s", name); break;
-  default: snprintf(buf, n, "%s leg", name); break;
-  }
-  return buf;
 }
 
 /* Writes text from column col on, wrapped at 100 columns; continuation lines start at column
@@ -1267,7 +1216,7 @@ stance_analysis_write_table(const StanceAnalysis *a, FILE *out, StanceError *err
 
   fprintf(out, "Analysis of %s\n", a->input[0] ? a->input : "(unnamed input)");
   fprintf(out, "  %-18s%s (%s), %s\n", "protocol", stance_protocol_name(a->protocol),
-          protocol_text(a->protocol), side_text(side, sizeof side, a->protocol, a->side));
+          protocol_text(a->protocol), stance_side_text(side, sizeof side, a->protocol, a->side));
   if (a->involved == STANCE_SIDE_LEFT || a->involved == STANCE_SIDE_RIGHT)
     fprintf(out, "  %-18s%s\n", "involved limb", stance_side_name(a->involved));
   fprintf(out, "  %-18s%s\n", "plates",
@@ -1335,7 +1284,7 @@ stance_analysis_write_table(const StanceAnalysis *a, FILE *out, StanceError *err
     if (t->set > 0)
       fprintf(out, ", set %d", t->set);
     if (t->side != STANCE_SIDE_BOTH)
-      fprintf(out, ", %s", side_text(side, sizeof side, a->protocol, t->side));
+      fprintf(out, ", %s", stance_side_text(side, sizeof side, a->protocol, t->side));
     fprintf(out, ", %s-%s s\n", fmt_fixed(t->start_s, 3, b1, sizeof b1),
             fmt_fixed(t->end_s, 3, b2, sizeof b2));
     table_events(out, t, limbs);

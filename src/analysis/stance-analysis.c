@@ -84,9 +84,6 @@ validate_options(const StanceAnalysisOptions *o, double rate, StanceError *err)
   if (o->formula < STANCE_ASYM_DEFAULT || o->formula >= STANCE_ASYM_COUNT)
     return stance_error_set(err, STANCE_EINVAL, "asymmetry formula %d is not known",
                             (int)o->formula);
-  if (o->formula == STANCE_ASYM_LSI && o->involved == STANCE_SIDE_BOTH) {
-    /* LSI without an involved limb is weaker/stronger: allowed, documented. */
-  }
   if (!(o->onset_sd > 0 && o->onset_sd <= 50))
     return stance_error_set(err, STANCE_EINVAL,
                             "onset SD multiple %g: expected a number in (0, 50], e.g. 5",
@@ -309,8 +306,7 @@ flag_trials(StanceAnalysis *a, const StanceRecording *rec)
 static void
 fill_stance_limb(StanceAnalysis *a)
 {
-  StanceProtocol p = a->protocol;
-  if (p == STANCE_PROTO_SPLIT_SQUAT || p == STANCE_PROTO_LUNGE || p == STANCE_PROTO_STEP_UP)
+  if (stance_protocol_is_split_stance(a->protocol))
     return;
   for (size_t k = 0; k < a->n_trials; k++) {
     StanceTrial *t = &a->trials[k];
@@ -716,8 +712,7 @@ stance_analyse(const StanceRecording *rec, const char *input, const StanceAnalys
     /* Unilateral tests: the stance limb carries the system weight. Split stances use the still
      * share instead (both feet load). Bilateral tests: each limb's own share of the still load,
      * as the shiny-vertical-jump app does; the limbs' net values then sum to the total. */
-    bool split = proto == STANCE_PROTO_SPLIT_SQUAT || proto == STANCE_PROTO_LUNGE ||
-                 proto == STANCE_PROTO_STEP_UP;
+    bool split = stance_protocol_is_split_stance(proto);
     if (split) {
       c.limb_weight_rule = "still_share";
       c.limb_weight_n[0] = c.system_weight_n * cd->still_share_left;

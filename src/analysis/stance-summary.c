@@ -76,8 +76,7 @@ stance_analysis_compute_asymmetry(StanceAnalysis *a)
    * front against rear, not one limb against the other, and get no asymmetry (the rep reports
    * front_share_pct). The limb comparison is left-front reps against right-front reps, in the
    * summary. */
-  const bool split = a->protocol == STANCE_PROTO_SPLIT_SQUAT || a->protocol == STANCE_PROTO_LUNGE ||
-                     a->protocol == STANCE_PROTO_STEP_UP;
+  const bool split = stance_protocol_is_split_stance(a->protocol);
   for (size_t t = 0; t < a->n_trials; t++) {
     StanceTrial *tr = &a->trials[t];
     for (size_t i = 0; i < tr->n_metrics; i++) {

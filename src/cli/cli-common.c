@@ -5,6 +5,7 @@
 #include "cli-common.h"
 
 #include "stance-file.h"
+#include "stance-utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -408,89 +409,18 @@ cli_out_abort(CliOut *o)
  * JSON text
  * ====================================================================================== */
 
-/* Invalid bytes become U+FFFD. */
-static char *
-utf8_safe(const char *s)
-{
-  size_t len = strlen(s);
-  char *o = malloc(len * 3 + 1);
-  if (!o)
-    return NULL;
-  const unsigned char *p = (const unsigned char *)s;
-  char *q = o;
-  while (*p) {
-    int need = 0;
-    unsigned cp = 0;
-    if (p[0] < 0x80) {
-      *q++ = (char)*p++;
-      continue;
-    }
-    if ((p[0] & 0xe0) == 0xc0) {
-      need = 1;
-      cp = p[0] & 0x1f;
-    } else if ((p[0] & 0xf0) == 0xe0) {
-      need = 2;
-      cp = p[0] & 0x0f;
-    } else if ((p[0] & 0xf8) == 0xf0) {
-      need = 3;
-      cp = p[0] & 0x07;
-    } else {
-      need = -1;
-    }
-    bool ok = need > 0;
-    for (int k = 1; ok && k <= need; k++) {
-      if ((p[k] & 0xc0) != 0x80)
-        ok = false;
-      else
-        cp = (cp << 6) | (p[k] & 0x3f);
-    }
-    if (ok) {
-      static const unsigned min_cp[4] = {0, 0x80, 0x800, 0x10000};
-      ok = cp >= min_cp[need] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-    }
-    if (ok) {
-      memcpy(q, p, (size_t)need + 1);
-      q += need + 1;
-      p += need + 1;
-    } else {
-      memcpy(q, "\xef\xbf\xbd", 3);
-      q += 3;
-      p++;
-    }
-  }
-  *q = '\0';
-  return o;
-}
-
 void
 cli_json_kv_text(StanceJson *j, const char *key, const char *s)
 {
-  char *safe = utf8_safe(s ? s : "");
-  stance_json_kv_string(j, key, safe ? safe : "");
-  free(safe);
+  size_t n = 3 * strlen(s ? s : "") + 1;
+  char *buf = malloc(n);
+  stance_json_kv_string(j, key, buf ? stance_utf8_clean(s, buf, n) : "");
+  free(buf);
 }
 
 /* ======================================================================================
  * Recording helpers
  * ====================================================================================== */
-
-const char *
-cli_side_text(char *buf, size_t n, StanceProtocol proto, StanceSide side)
-{
-  const char *name = stance_side_name(side);
-  if (side == STANCE_SIDE_BOTH) {
-    snprintf(buf, n, "bilateral");
-    return buf;
-  }
-  switch (proto) {
-  case STANCE_PROTO_SPLIT_SQUAT:
-  case STANCE_PROTO_LUNGE: snprintf(buf, n, "front foot %s", name); break;
-  case STANCE_PROTO_STEP_UP: snprintf(buf, n, "stepping leg %s", name); break;
-  case STANCE_PROTO_UNKNOWN: snprintf(buf, n, "%s", name); break;
-  default: snprintf(buf, n, "%s leg", name); break;
-  }
-  return buf;
-}
 
 const char *
 cli_channel_name(const StanceRecording *rec, int channel)

@@ -142,10 +142,6 @@ void cli_json_kv_text(StanceJson *j, const char *key, const char *s);
 
 /* ---- Recording helpers shared by info, import, simulate and analyse ---- */
 
-/* "left", "right" or "both" with the protocol's meaning: "front foot left", "stance leg right",
- * "stepping leg left", "bilateral". Writes into buf. */
-const char *cli_side_text(char *buf, size_t n, StanceProtocol proto, StanceSide side);
-
 /* Channel name: "l1".."r4" for CELLS, "left"/"right" for PLATES, "total" for COMBINED. */
 const char *cli_channel_name(const StanceRecording *rec, int channel);
 

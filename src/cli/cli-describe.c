@@ -238,7 +238,7 @@ cli_describe_text(FILE *out, const StanceRecording *rec, int indent, int value_c
   if (m->protocol != STANCE_PROTO_UNKNOWN) {
     const StanceProtocolInfo *pi = stance_protocol_info(m->protocol);
     char side[64];
-    cli_side_text(side, sizeof side, m->protocol, m->side);
+    stance_side_text(side, sizeof side, m->protocol, m->side);
     row(out, indent, value_col, "protocol", "%s (%s), %s", stance_protocol_name(m->protocol),
         pi ? pi->title : "?", side);
   } else if (m->side != STANCE_SIDE_BOTH) {

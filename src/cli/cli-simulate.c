@@ -390,7 +390,7 @@ write_csv(const StanceRecording *rec, FILE *fp, StanceError *err)
   const StanceMeta *m = &rec->meta;
   const StanceCalibration *cal = &rec->calib;
   char side[64];
-  cli_side_text(side, sizeof side, m->protocol, m->side);
+  stance_side_text(side, sizeof side, m->protocol, m->side);
   const char *seed = stance_meta_get(m, "sim.seed");
   size_t gaps = stance_recording_count_gaps(rec), sat = stance_recording_count_saturated(rec);
 
@@ -537,7 +537,7 @@ print_summary(const StanceSimParams *p, const StanceRecording *rec, const Stance
   const StanceProtocolInfo *pi = stance_protocol_info(p->protocol);
   const bool bilateral = p->side == STANCE_SIDE_BOTH;
   char side[64];
-  cli_side_text(side, sizeof side, p->protocol, p->side);
+  stance_side_text(side, sizeof side, p->protocol, p->side);
   printf("Simulated %s (%s), %s, seed %s\n", pi ? pi->name : "?", pi ? pi->title : "?", side,
          cli_size((size_t)p->seed));
   printf("  %-16s%s (%s, %zu channels of raw counts)\n", "recording", out_path, format,

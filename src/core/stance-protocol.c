@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Columns: id, name, title, needs_side, allows_side, has_reps, is_jump, uses_bar. */
@@ -96,4 +97,28 @@ stance_side_from_name(const char *name, StanceSide *out)
   else
     return false;
   return true;
+}
+
+bool
+stance_protocol_is_split_stance(StanceProtocol p)
+{
+  return p == STANCE_PROTO_SPLIT_SQUAT || p == STANCE_PROTO_LUNGE || p == STANCE_PROTO_STEP_UP;
+}
+
+const char *
+stance_side_text(char *buf, size_t n, StanceProtocol p, StanceSide side)
+{
+  const char *name = stance_side_name(side);
+  if (side == STANCE_SIDE_BOTH) {
+    snprintf(buf, n, "bilateral");
+    return buf;
+  }
+  switch (p) {
+  case STANCE_PROTO_SPLIT_SQUAT:
+  case STANCE_PROTO_LUNGE: snprintf(buf, n, "front foot %s", name); break;
+  case STANCE_PROTO_STEP_UP: snprintf(buf, n, "stepping leg %s", name); break;
+  case STANCE_PROTO_UNKNOWN: snprintf(buf, n, "%s", name); break;
+  default: snprintf(buf, n, "%s leg", name); break;
+  }
+  return buf;
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,6 +64,16 @@ StanceProtocol stance_protocol_from_name(const char *name);
 
 /* Stable id for a protocol ("unknown" for out-of-range). */
 const char *stance_protocol_name(StanceProtocol p);
+
+/* Split stances (split-squat, lunge, step-up): both feet load the plates in different roles (front
+ * and rear, stepping and trailing), so within one rep left and right are not one limb against the
+ * other. */
+bool stance_protocol_is_split_stance(StanceProtocol p);
+
+/* The side in the protocol's words into buf: "bilateral", "front foot left" (split squat, lunge),
+ * "stepping leg right" (step-up), "left leg" (single-leg tests), "left" (unknown protocol).
+ * Returns buf. */
+const char *stance_side_text(char *buf, size_t n, StanceProtocol p, StanceSide side);
 
 /* "both", "left", "right". */
 const char *stance_side_name(StanceSide s);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "stance-utf8.h"
 
+#include <string.h>
+
 static bool
 fail(StanceUtf8Fault *fault, StanceUtf8Status status, size_t offset, unsigned lead, size_t need,
      uint32_t cp)
@@ -45,4 +47,36 @@ stance_utf8_check(const uint8_t *s, size_t n, bool allow_nul, StanceUtf8Fault *f
     i += need + 1;
   }
   return true;
+}
+
+const char *
+stance_utf8_clean(const char *s, char *buf, size_t n)
+{
+  if (!s)
+    return "";
+  size_t len = strlen(s);
+  if (stance_utf8_check((const uint8_t *)s, len, false, NULL))
+    return s;
+  size_t i = 0, o = 0;
+  while (i < len) {
+    StanceUtf8Fault f;
+    size_t good = len - i;
+    bool ok = stance_utf8_check((const uint8_t *)s + i, len - i, false, &f);
+    if (!ok)
+      good = f.offset;
+    if (o + good + 1 > n)
+      break;
+    memcpy(buf + o, s + i, good);
+    o += good;
+    i += good;
+    if (ok)
+      break;
+    if (o + 3 + 1 > n)
+      break;
+    memcpy(buf + o, "\xef\xbf\xbd", 3);
+    o += 3;
+    i++;
+  }
+  buf[o] = '\0';
+  return buf;
 }

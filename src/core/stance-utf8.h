@@ -31,3 +31,8 @@ typedef struct {
 
 /* True when s[0..n) is valid UTF-8 (and NUL-free unless allow_nul); else fills fault if given. */
 bool stance_utf8_check(const uint8_t *s, size_t n, bool allow_nul, StanceUtf8Fault *fault);
+
+/* s as valid UTF-8 for an output: s itself when it is valid, else a copy in buf (n bytes) with
+ * each invalid byte replaced by U+FFFD, cut short at a character boundary when buf is too small
+ * (n >= 3 * strlen(s) + 1 is always enough). NULL reads as "". */
+const char *stance_utf8_clean(const char *s, char *buf, size_t n);
