@@ -18,6 +18,7 @@ packages=(
   check umockdev libumockdev-dev valgrind clang-format
   xvfb xauth dbus poppler-utils locales
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+  clang libclang-rt-14-dev
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -112,8 +113,21 @@ cmd_test() {
   # ASan+UBSan, and the simulator runs under valgrind inside every analysis test). By hand:
   #   meson test -C build --setup valgrind --suite sim-physics
   log "tests (valgrind: memory errors and leaks)"
-  meson test -C build --setup valgrind --suite unit --no-suite sim-physics --print-errorlogs ||
+  meson test -C build --setup valgrind --suite unit --no-suite sim-physics --no-suite daq-long \
+    --print-errorlogs ||
     status=1
+
+  # The firmware: its own cross project. Builds the ELF, checks the flash/RAM budget and runs the
+  # firmware's logic tests as ARM code under QEMU (they also ran on the host above).
+  if [ ! -f build-fw/build.ninja ]; then
+    log "configuring build-fw (firmware, arm-none-eabi)"
+    meson setup build-fw firmware --cross-file firmware/cross/arm-none-eabi.ini >/dev/null
+  fi
+  log "building build-fw"
+  meson compile -C build-fw >/dev/null
+  log "tests (firmware under qemu-system-arm)"
+  meson test -C build-fw --verbose --print-errorlogs || status=1
+  dirs+=(build-fw)
 
   summarise "${dirs[@]}"
   return $status

@@ -2,7 +2,7 @@
 """Fails when a plain-C core source includes GLib, GTK, libadwaita or libusb.
 
 The core is src/core/, src/analysis/, calib/ and the plain-C files of src/daq/ (the simulator
-physics and the wire protocol). Layers point one way; see docs/DESIGN.md.
+physics, the wire protocol and the sample ring) and the firmware. Layers point one way; see docs/DESIGN.md.
 """
 import pathlib
 import re
@@ -15,6 +15,11 @@ core_globs = [
     "calib/*.[ch]",
     "src/daq/stance-sim*.[ch]",
     "src/daq/stance-wire*.[ch]",
+    "src/daq/stance-ring*.[ch]",
+    "src/store/stance-c3d*.[ch]",
+    "firmware/src/*.[ch]",
+    "firmware/src/*/*.[ch]",
+    "firmware/tests/*.[ch]",
 ]
 banned = re.compile(r'^\s*#\s*include\s*[<"](glib|gio|gobject|gtk|gdk|adwaita|libusb)', re.M)
 bad = []

@@ -157,6 +157,159 @@ cli_print_protocols(FILE *out, int indent)
 }
 
 /* ======================================================================================
+ * Simulator options
+ * ====================================================================================== */
+
+const CliSimOption cli_sim_options[CLI_N_SIM_OPTIONS] = {
+    {"side", false, false},     {"front", false, false},       {"reps", false, true},
+    {"sets", false, true},      {"asymmetry", false, true},    {"asym-force", false, true},
+    {"asym-rfd", false, true},  {"asym-impulse", false, true}, {"weaker", false, true},
+    {"body-mass", false, true}, {"load", false, true},         {"fatigue", false, true},
+    {"tempo", false, true},     {"duration", false, false},    {"rate", false, false},
+    {"noise", false, true},     {"cell-noise", false, true},   {"mains", false, true},
+    {"hum", false, true},       {"drift", false, true},        {"saturate", true, false},
+    {"no-still", true, true},   {"foot-left", false, true},    {"foot-right", false, true},
+    {"no-warmup", true, true},  {"rest", false, true},         {"seed", false, true},
+};
+
+/* CLI option name -> simulator parameter key where they differ. */
+typedef struct {
+  const char *option;
+  const char *key;
+} SimKeyMap;
+
+static const SimKeyMap sim_key_map[] = {
+    {"noise", "adc-noise"}, {"hum", "mains-amp"}, {"no-warmup", "warmup"}, /* with value "false" */
+};
+
+size_t
+cli_sim_longopts(struct option *opts, bool stream_only)
+{
+  size_t n = 0;
+  for (size_t k = 0; k < CLI_N_SIM_OPTIONS; k++) {
+    if (stream_only && !cli_sim_options[k].stream)
+      continue;
+    opts[n++] = (struct option){cli_sim_options[k].name,
+                                cli_sim_options[k].flag ? no_argument : required_argument, NULL,
+                                CLI_SIM_OPT_BASE + (int)k};
+  }
+  return n;
+}
+
+const char *
+cli_sim_key(const char *option)
+{
+  for (size_t k = 0; k < sizeof sim_key_map / sizeof sim_key_map[0]; k++)
+    if (strcmp(sim_key_map[k].option, option) == 0)
+      return sim_key_map[k].key;
+  return option;
+}
+
+bool
+cli_sim_is_flag(const char *option)
+{
+  for (size_t k = 0; k < CLI_N_SIM_OPTIONS; k++)
+    if (strcmp(cli_sim_options[k].name, option) == 0)
+      return cli_sim_options[k].flag;
+  return false;
+}
+
+int
+cli_settings_add(CliSettings *s, const char *key, const char *value, const char *where)
+{
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 32;
+    CliSetting *q = realloc(s->v, cap * sizeof *q);
+    if (!q)
+      return STANCE_ENOMEM;
+    s->v = q;
+    s->cap = cap;
+  }
+  CliSetting *e = &s->v[s->n];
+  e->key = strdup(key);
+  e->value = value ? strdup(value) : NULL;
+  e->where = strdup(where);
+  if (!e->key || (value && !e->value) || !e->where) {
+    free(e->key);
+    free(e->value);
+    free(e->where);
+    return STANCE_ENOMEM;
+  }
+  s->n++;
+  return STANCE_OK;
+}
+
+void
+cli_settings_free(CliSettings *s)
+{
+  for (size_t k = 0; k < s->n; k++) {
+    free(s->v[k].key);
+    free(s->v[k].value);
+    free(s->v[k].where);
+  }
+  free(s->v);
+  memset(s, 0, sizeof *s);
+}
+
+int
+cli_sim_collect(const char *sub, CliSettings *s, int c, const char *optarg_value)
+{
+  const char *name = cli_sim_options[c - CLI_SIM_OPT_BASE].name;
+  char where[64];
+  snprintf(where, sizeof where, "--%s: ", name);
+  const char *value = optarg_value;
+  if (strcmp(name, "no-warmup") == 0)
+    value = "false";
+  if (cli_settings_add(s, cli_sim_key(name), value, where) < 0) {
+    cli_error(sub, "out of memory");
+    return CLI_EXIT_INPUT;
+  }
+  return CLI_EXIT_OK;
+}
+
+int
+cli_sim_apply(const char *sub, const CliSettings *s, StanceSimParams *p)
+{
+  StanceError err;
+  stance_error_clear(&err);
+  for (size_t k = 0; k < s->n; k++) {
+    if (stance_sim_params_set(p, s->v[k].key, s->v[k].value, &err) < 0) {
+      /* The simulator's message starts with its key; the option name is already in `where`. */
+      const char *msg = err.message;
+      size_t len = strcspn(msg, ":");
+      if (msg[len] == ':' && len < 32)
+        msg += len + 1 + (msg[len + 1] == ' ');
+      cli_error(sub, "%s%s", s->v[k].where, msg);
+      fprintf(stderr, "Try 'stance-cli %s --help' for the options.\n", sub);
+      return CLI_EXIT_USAGE;
+    }
+  }
+  return CLI_EXIT_OK;
+}
+
+void
+cli_sim_print_error(const char *sub, const char *where, const StanceError *err, bool dashes)
+{
+  const char *dd = dashes ? "--" : "";
+  const char *msg = err->message;
+  for (size_t k = 0; k < sizeof sim_key_map / sizeof sim_key_map[0]; k++) {
+    size_t len = strlen(sim_key_map[k].key);
+    if (strncmp(msg, sim_key_map[k].key, len) == 0 && msg[len] == ':' &&
+        strcmp(sim_key_map[k].option, "no-warmup") != 0) {
+      cli_error(sub, "%s%s%s%s", where, dd, sim_key_map[k].option, msg + len);
+      return;
+    }
+  }
+  /* Keys equal to option names: add the dashes when the message starts with "key:". */
+  size_t len = strcspn(msg, ": ");
+  if (len > 0 && msg[len] == ':' && len < 32) {
+    cli_error(sub, "%s%s%s", where, dd, msg);
+    return;
+  }
+  cli_error(sub, "%s%s", where, msg);
+}
+
+/* ======================================================================================
  * Number formatting
  * ====================================================================================== */
 

@@ -16,11 +16,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <getopt.h>
+
 #include "stance-error.h"
 #include "stance-import.h"
 #include "stance-json.h"
 #include "stance-protocol.h"
 #include "stance-recording.h"
+#include "stance-sim.h"
 
 /* Process exit codes (documented in docs/cli.md). */
 enum {
@@ -36,12 +39,16 @@ int cli_simulate_main(int argc, char **argv);
 int cli_import_main(int argc, char **argv);
 int cli_info_main(int argc, char **argv);
 int cli_analyse_main(int argc, char **argv);
+int cli_record_main(int argc, char **argv);
+int cli_devices_main(int argc, char **argv);
 
 /* Usage texts, printed by `<sub> --help` and `stance-cli help <sub>`. */
 void cli_simulate_help(FILE *out);
 void cli_import_help(FILE *out);
 void cli_info_help(FILE *out);
 void cli_analyse_help(FILE *out);
+void cli_record_help(FILE *out);
+void cli_devices_help(FILE *out);
 
 /* ---- Loading recordings (info, analyse) ---- */
 
@@ -86,6 +93,62 @@ bool cli_parse_side(const char *sub, const char *opt, const char *s, bool allow_
 
 /* Lists the protocol ids with their titles, two columns, indented. */
 void cli_print_protocols(FILE *out, int indent);
+
+/* ---- Simulator options (simulate, record --sim) ---- */
+
+/* The simulator's command-line options (`simulate --help` lists them). flag: takes no value.
+ * stream: also an option of `record --sim`; not side and front, rate and duration (record has its
+ * own --side, --rate and --duration, in the recording's sense), nor saturate (a stream cannot do
+ * it: stance-source-sim.h). */
+typedef struct {
+  const char *name;
+  bool flag;
+  bool stream;
+} CliSimOption;
+
+#define CLI_N_SIM_OPTIONS 27
+extern const CliSimOption cli_sim_options[CLI_N_SIM_OPTIONS];
+
+/* getopt_long() value of cli_sim_options[k]: CLI_SIM_OPT_BASE + k. */
+#define CLI_SIM_OPT_BASE 1000
+
+/* Fills opts[0..] with the simulator options (only the stream ones when stream_only) and returns
+ * how many; opts needs room for CLI_N_SIM_OPTIONS. */
+size_t cli_sim_longopts(struct option *opts, bool stream_only);
+
+/* CLI option name -> simulator key (stance_sim_params_set): "noise" -> "adc-noise",
+ * "hum" -> "mains-amp", "no-warmup" -> "warmup"; others are the same. */
+const char *cli_sim_key(const char *option);
+/* True for the options that take no value (saturate, no-still, no-warmup). */
+bool cli_sim_is_flag(const char *option);
+
+/* Option values collected before the protocol (and so the defaults) is known, applied in order. */
+typedef struct {
+  char *key;   /* simulator key */
+  char *value; /* NULL for a bare flag */
+  char *where; /* "--reps: " or "file.txt:3: " for messages */
+} CliSetting;
+
+typedef struct {
+  CliSetting *v;
+  size_t n, cap;
+} CliSettings;
+
+/* STANCE_OK or STANCE_ENOMEM. */
+int cli_settings_add(CliSettings *s, const char *key, const char *value, const char *where);
+void cli_settings_free(CliSettings *s);
+
+/* Collects the simulator option getopt_long() returned as `c` (CLI_SIM_OPT_BASE + k) with its
+ * optarg. Returns CLI_EXIT_OK, or CLI_EXIT_INPUT after reporting that memory ran out. */
+int cli_sim_collect(const char *sub, CliSettings *s, int c, const char *optarg_value);
+
+/* Applies command-line settings to p in order (stance_sim_params_set); the first refused value
+ * is reported as a usage error naming its option. Returns CLI_EXIT_OK or CLI_EXIT_USAGE. */
+int cli_sim_apply(const char *sub, const CliSettings *s, StanceSimParams *p);
+
+/* Prints a simulator message with the CLI's option names ("--noise: ..." for "adc-noise: ...");
+ * dashes: "--" before the name (off for --params files, which use names without dashes). */
+void cli_sim_print_error(const char *sub, const char *where, const StanceError *err, bool dashes);
 
 /* ---- Number formatting (locale-independent) ---- */
 

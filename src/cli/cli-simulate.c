@@ -22,47 +22,11 @@
 
 static const char *const SUB = "simulate";
 
-/* CLI option name -> simulator parameter key (stance_sim_params_set) when they differ. */
-typedef struct {
-  const char *option;
-  const char *key;
-} KeyMap;
-
-static const KeyMap key_map[] = {
-    {"noise", "adc-noise"}, {"hum", "mains-amp"}, {"no-warmup", "warmup"}, /* with value "false" */
-};
-
-static const char *
-sim_key(const char *option)
-{
-  for (size_t k = 0; k < sizeof key_map / sizeof key_map[0]; k++)
-    if (strcmp(key_map[k].option, option) == 0)
-      return key_map[k].key;
-  return option;
-}
-
-/* The simulator names parameters by its keys in messages ("adc-noise: ..."); show the CLI's
- * option instead ("--noise: ..."), with dashes unless the setting came from a --params file. */
+/* The simulator's messages use its keys ("adc-noise: ..."); show the CLI's option names. */
 static void
 print_sim_error(const char *where, const StanceError *err, bool dashes)
 {
-  const char *dd = dashes ? "--" : "";
-  const char *msg = err->message;
-  for (size_t k = 0; k < sizeof key_map / sizeof key_map[0]; k++) {
-    size_t len = strlen(key_map[k].key);
-    if (strncmp(msg, key_map[k].key, len) == 0 && msg[len] == ':' &&
-        strcmp(key_map[k].option, "no-warmup") != 0) {
-      cli_error(SUB, "%s%s%s%s", where, dd, key_map[k].option, msg + len);
-      return;
-    }
-  }
-  /* Keys equal to option names: add the dashes when the message starts with "key:". */
-  size_t len = strcspn(msg, ": ");
-  if (len > 0 && msg[len] == ':' && len < 32) {
-    cli_error(SUB, "%s%s%s", where, dd, msg);
-    return;
-  }
-  cli_error(SUB, "%s%s", where, msg);
+  cli_sim_print_error(SUB, where, err, dashes);
 }
 
 void
@@ -170,55 +134,7 @@ cli_simulate_help(FILE *out)
         out);
 }
 
-/* ---- Collected option values, applied once the protocol is known ---- */
-
-typedef struct {
-  char *key;   /* simulator key */
-  char *value; /* NULL for a bare flag */
-  char *where; /* "--reps: " or "file.txt:3: " for messages */
-} Setting;
-
-typedef struct {
-  Setting *v;
-  size_t n, cap;
-} Settings;
-
-static int
-settings_add(Settings *s, const char *key, const char *value, const char *where)
-{
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 32;
-    Setting *q = realloc(s->v, cap * sizeof *q);
-    if (!q)
-      return STANCE_ENOMEM;
-    s->v = q;
-    s->cap = cap;
-  }
-  Setting *e = &s->v[s->n];
-  e->key = strdup(key);
-  e->value = value ? strdup(value) : NULL;
-  e->where = strdup(where);
-  if (!e->key || (value && !e->value) || !e->where) {
-    free(e->key);
-    free(e->value);
-    free(e->where);
-    return STANCE_ENOMEM;
-  }
-  s->n++;
-  return STANCE_OK;
-}
-
-static void
-settings_free(Settings *s)
-{
-  for (size_t k = 0; k < s->n; k++) {
-    free(s->v[k].key);
-    free(s->v[k].value);
-    free(s->v[k].where);
-  }
-  free(s->v);
-  memset(s, 0, sizeof *s);
-}
+/* ---- Collected option values, applied once the protocol is known (CliSettings) ---- */
 
 /* Options a --params file may contain: the simulator options of the command line. */
 static const char *const file_options[] = {
@@ -227,13 +143,6 @@ static const char *const file_options[] = {
     "asym-force", "asym-rfd", "asym-impulse", "weaker",   "rate",      "noise",      "cell-noise",
     "mains",      "hum",      "drift",        "saturate", "foot-left", "foot-right", "seed",
 };
-
-static bool
-is_flag_option(const char *name)
-{
-  return strcmp(name, "saturate") == 0 || strcmp(name, "no-still") == 0 ||
-         strcmp(name, "no-warmup") == 0;
-}
 
 static char *
 trim(char *s)
@@ -248,7 +157,7 @@ trim(char *s)
 
 /* Reads "option value" / "option = value" lines. Returns CLI_EXIT_* and reports its errors. */
 static int
-read_params_file(const char *path, Settings *s, char **protocol_out)
+read_params_file(const char *path, CliSettings *s, char **protocol_out)
 {
   FILE *fp = fopen(path, "r");
   if (!fp) {
@@ -314,13 +223,13 @@ read_params_file(const char *path, Settings *s, char **protocol_out)
     if (sim_key_only) {
       char where[512];
       snprintf(where, sizeof where, "%s:%d: ", path, lineno);
-      if (settings_add(s, name, *v ? v : NULL, where) < 0) {
+      if (cli_settings_add(s, name, *v ? v : NULL, where) < 0) {
         cli_error(SUB, "out of memory");
         status = CLI_EXIT_INPUT;
       }
       continue;
     }
-    if (!is_flag_option(name) && !*v) {
+    if (!cli_sim_is_flag(name) && !*v) {
       cli_error(SUB, "%s:%d: %s has no value (expected \"%s VALUE\")", path, lineno, name, name);
       status = CLI_EXIT_INPUT;
       break;
@@ -343,7 +252,7 @@ read_params_file(const char *path, Settings *s, char **protocol_out)
         off = false;
       value = off ? "false" : "true";
     }
-    if (settings_add(s, sim_key(name), *value ? value : NULL, where) < 0) {
+    if (cli_settings_add(s, cli_sim_key(name), *value ? value : NULL, where) < 0) {
       cli_error(SUB, "out of memory");
       status = CLI_EXIT_INPUT;
     }
@@ -713,20 +622,9 @@ cli_simulate_main(int argc, char **argv)
     OPT_PARAMS,
     OPT_PROTOCOL,
   };
-  /* Simulator options carry their index in sim_opts + 1000 as getopt value. */
-  static const char *const sim_opts[] = {
-      "side",         "front",     "reps",       "sets",      "asymmetry", "asym-force", "asym-rfd",
-      "asym-impulse", "weaker",    "body-mass",  "load",      "fatigue",   "tempo",      "duration",
-      "rate",         "noise",     "cell-noise", "mains",     "hum",       "drift",      "saturate",
-      "no-still",     "foot-left", "foot-right", "no-warmup", "rest",      "seed",
-  };
-  enum { N_SIM = sizeof sim_opts / sizeof sim_opts[0] };
-  struct option longopts[N_SIM + 8];
-  size_t no = 0;
-  for (size_t k = 0; k < N_SIM; k++)
-    longopts[no++] =
-        (struct option){sim_opts[k], is_flag_option(sim_opts[k]) ? no_argument : required_argument,
-                        NULL, 1000 + (int)k};
+  /* Simulator options carry CLI_SIM_OPT_BASE + their index in cli_sim_options as getopt value. */
+  struct option longopts[CLI_N_SIM_OPTIONS + 8];
+  size_t no = cli_sim_longopts(longopts, false);
   longopts[no++] = (struct option){"protocol", required_argument, NULL, OPT_PROTOCOL};
   longopts[no++] = (struct option){"output", required_argument, NULL, 'o'};
   longopts[no++] = (struct option){"truth", required_argument, NULL, OPT_TRUTH};
@@ -735,30 +633,21 @@ cli_simulate_main(int argc, char **argv)
   longopts[no++] = (struct option){"help", no_argument, NULL, 'h'};
   longopts[no++] = (struct option){NULL, 0, NULL, 0};
 
-  Settings cmd = {0}, file = {0};
+  CliSettings cmd = {0}, file = {0};
   const char *out_path = NULL, *truth_opt = NULL, *format_opt = NULL, *params_path = NULL;
   char *protocol_name = NULL;
   int status = CLI_EXIT_OK;
   opterr = 0;
   int c;
   while (status == CLI_EXIT_OK && (c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
-    if (c >= 1000 && c < 1000 + N_SIM) {
-      const char *name = sim_opts[c - 1000];
-      char where[64];
-      snprintf(where, sizeof where, "--%s: ", name);
-      const char *value = optarg;
-      if (strcmp(name, "no-warmup") == 0)
-        value = "false";
-      if (settings_add(&cmd, sim_key(name), value, where) < 0) {
-        cli_error(SUB, "out of memory");
-        status = CLI_EXIT_INPUT;
-      }
+    if (c >= CLI_SIM_OPT_BASE && c < CLI_SIM_OPT_BASE + (int)CLI_N_SIM_OPTIONS) {
+      status = cli_sim_collect(SUB, &cmd, c, optarg);
       continue;
     }
     switch (c) {
     case 'h':
       cli_simulate_help(stdout);
-      settings_free(&cmd);
+      cli_settings_free(&cmd);
       free(protocol_name);
       return CLI_EXIT_OK;
     case 'o':
@@ -820,17 +709,8 @@ cli_simulate_main(int argc, char **argv)
         print_sim_error(file.v[k].where, &err, false);
         status = CLI_EXIT_INPUT;
       }
-    for (size_t k = 0; k < cmd.n && status == CLI_EXIT_OK; k++)
-      if (stance_sim_params_set(&p, cmd.v[k].key, cmd.v[k].value, &err) < 0) {
-        /* The simulator's message starts with its key; the option name is already in `where`. */
-        const char *msg = err.message;
-        size_t len = strcspn(msg, ":");
-        if (msg[len] == ':' && len < 32)
-          msg += len + 1 + (msg[len + 1] == ' ');
-        cli_error(SUB, "%s%s", cmd.v[k].where, msg);
-        fprintf(stderr, "Try 'stance-cli %s --help' for the options.\n", SUB);
-        status = CLI_EXIT_USAGE;
-      }
+    if (status == CLI_EXIT_OK)
+      status = cli_sim_apply(SUB, &cmd, &p);
   }
   if (status == CLI_EXIT_OK && stance_sim_params_validate(&p, &err) < 0) {
     print_sim_error("", &err, true);
@@ -839,8 +719,8 @@ cli_simulate_main(int argc, char **argv)
     if (status == CLI_EXIT_USAGE)
       fprintf(stderr, "Try 'stance-cli %s --help' for the options.\n", SUB);
   }
-  settings_free(&cmd);
-  settings_free(&file);
+  cli_settings_free(&cmd);
+  cli_settings_free(&file);
   if (status != CLI_EXIT_OK)
     return status;
 

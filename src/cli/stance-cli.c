@@ -6,6 +6,8 @@
  *   stance-cli import ...     other systems' text files -> .stance
  *   stance-cli info ...       what a .stance or text file holds
  *   stance-cli analyse ...    trials, events, per-limb metrics, asymmetry (table, JSON, CSV)
+ *   stance-cli record ...     plates, simulated plates or a replay -> .stance
+ *   stance-cli devices        the boards connected over USB
  *
  * Exit codes: 0 success, 1 bad input, 2 bad usage (see cli-common.h and docs/cli.md).
  */
@@ -32,6 +34,9 @@ static const CliCommand commands[] = {
     {"info", "describe .stance recordings and importable text files", cli_info_main, cli_info_help},
     {"analyse", "trials, events, per-limb metrics and asymmetry of recordings (table, JSON, CSV)",
      cli_analyse_main, cli_analyse_help},
+    {"record", "record from the plates, the simulated plates or a file replay into a .stance file",
+     cli_record_main, cli_record_help},
+    {"devices", "list the Stance boards connected over USB", cli_devices_main, cli_devices_help},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -63,6 +68,7 @@ print_help(FILE *out)
         "  stance-cli import single_trial.csv -o athlete-cmj.stance --protocol cmj\n"
         "  stance-cli info athlete-cmj.stance\n"
         "  stance-cli analyse --format json athlete-cmj.stance\n"
+        "  stance-cli record --sim cmj --rate 1000 --duration 3 -o c.stance\n"
         "\n"
         "Each subcommand's options: stance-cli <subcommand> --help. Manual: docs/cli.md.\n",
         out);
@@ -91,7 +97,7 @@ main(int argc, char **argv)
   if (argc < 2) {
     fputs("stance-cli: no subcommand given\n", stderr);
     fputs("Usage: stance-cli <subcommand> [options]; subcommands: simulate, import, info, "
-          "analyse.\n"
+          "analyse, record, devices.\n"
           "Try 'stance-cli --help' for more.\n",
           stderr);
     return CLI_EXIT_USAGE;
@@ -113,8 +119,8 @@ main(int argc, char **argv)
     const CliCommand *c = find_command(argv[2]);
     if (!c)
       return cli_usage_error(NULL,
-                             "help: '%s' is not a subcommand (expected simulate, import, info "
-                             "or analyse)",
+                             "help: '%s' is not a subcommand (expected simulate, import, info, "
+                             "analyse, record or devices)",
                              argv[2]);
     if (argc > 3)
       return cli_usage_error(NULL, "help takes one subcommand name, got %d arguments", argc - 2);
@@ -126,8 +132,8 @@ main(int argc, char **argv)
   const CliCommand *c = find_command(sub);
   if (!c)
     return cli_usage_error(NULL,
-                           "'%s' is not a subcommand (expected simulate, import, info or "
-                           "analyse)",
+                           "'%s' is not a subcommand (expected simulate, import, info, "
+                           "analyse, record or devices)",
                            sub);
   int code = c->run(argc - 1, argv + 1);
   if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -158,6 +158,67 @@ int stance_sim_run(const StanceSimParams *p, StanceRecording **rec, StanceSimTru
  * offsets of a few thousand counts, varying per cell and fixed for a given serial). */
 void stance_sim_calibration(StanceCalibration *cal);
 
+/* ---- Calibration sessions (stance-sim-calib.c) ----
+ *
+ * A technician calibrating the virtual board: known masses placed on the plates step by step, each
+ * step held still. The board's cells have KNOWN true gains and offsets; the recording carries only
+ * the board's nominal calibration (0.0004 N/count, offsets 0), as an uncalibrated board would.
+ * Placing or lifting a mass is a smooth ramp of place_s, followed by a decaying ring (the mass and
+ * the top plate settling). Optional faults: hysteresis, a non-linear cell, two channels swapped,
+ * a cell wired to the other plate's input. See docs/calibration.md, "Simulated sessions". */
+
+typedef struct {
+  int plate;         /* 0 left, 1 right; -1: both plates empty */
+  double x_mm, y_mm; /* centre of the mass on the plate, plate frame */
+  double mass_kg;    /* mass on the plate (0 with plate -1) */
+} StanceSimCalibStep;
+
+typedef struct {
+  uint64_t seed;
+  double sample_rate_hz;   /* default 1000 */
+  double gravity_m_s2;     /* the simulated lab's gravity; default 9.81 (as the calibration) */
+  double zero_hold_s;      /* the first step (empty plates, the zero) is held this long: 10 s */
+  double hold_s;           /* every other step is held hold_s x U(0.9, 1.3): default 4 s */
+  double place_s;          /* placing or lifting a mass (smoothstep ramp): 0.5 s */
+  double settle_pct;       /* ring after each change, % of the change in force: 3 */
+  double settle_tau_s;     /* its decay time constant: 0.15 s */
+  double settle_hz;        /* its frequency: 6 Hz */
+  double adc_noise_counts; /* ADC noise, counts RMS: 40 */
+  double cell_noise_n;     /* mechanical noise per cell, N RMS: 0.2 (a quiet lab, no athlete) */
+  double drift_n_per_min;  /* drift per cell, N per minute: 0 */
+  double gain_n_per_count[STANCE_N_CELLS]; /* true gains; default stance_sim_calibration()'s */
+  double offset_counts[STANCE_N_CELLS];    /* true offsets; default stance_sim_calibration()'s */
+  double hysteresis_pct;   /* while unloading, a plate reads more than while loading: by this
+                              % of the run's heaviest load at half that load (4 u (1 - u) shape,
+                              u = mass / heaviest); default 0 */
+  int nonlinear_cell;      /* cell (0-7, numbered as channels) that is non-linear; -1: none */
+  double nonlinear_per_kn; /* that cell feels F (1 + k F / 1000 N) for a force F: default 0.1 */
+  int swap_channels[2];    /* two channels whose cells are exchanged; -1, -1: none */
+  int wrong_plate_channel; /* channel exchanged with the same cell of the other plate; -1: none */
+  long omit_step;          /* this step (0-based) is left out of the session; -1: none */
+} StanceSimCalibParams;
+
+typedef struct {
+  StanceCalibration calib;          /* true offsets and gains of each cell (index = the channel
+                                       it belongs on), default geometry, serial SIM-0001 */
+  int channel_cell[STANCE_N_CELLS]; /* channel c reads cell channel_cell[c] (identity: healthy) */
+  size_t n_steps;
+  double *start_s; /* per step: the mass is in place (the placing ramp ended) */
+  double *end_s;   /* per step: the next change begins; -1 when omitted */
+  double duration_s;
+} StanceSimCalibTruth;
+
+void stance_sim_calib_params_default(StanceSimCalibParams *p);
+/* The message names the parameter and its range. */
+int stance_sim_calib_params_validate(const StanceSimCalibParams *p, StanceError *err);
+/* Simulates the session of steps[0..n_steps) (mass changes within one position are ramps, a move
+ * to another position or plate lifts the mass first). *rec: CELLS recording (caller frees);
+ * *truth (optional): the true calibration and each step's span (stance_sim_calib_truth_free). */
+int stance_sim_calib_run(const StanceSimCalibParams *p, const StanceSimCalibStep *steps,
+                         size_t n_steps, StanceRecording **rec, StanceSimCalibTruth **truth,
+                         StanceError *err);
+void stance_sim_calib_truth_free(StanceSimCalibTruth *t);
+
 #ifdef __cplusplus
 }
 #endif
