@@ -110,10 +110,12 @@ cmd_test() {
   dirs+=(build-asan)
 
   # Every unit test but the simulator's own (suite sim-physics: they run above, plain and under
-  # ASan+UBSan, and the simulator runs under valgrind inside every analysis test). By hand:
-  #   meson test -C build --setup valgrind --suite sim-physics
+  # ASan+UBSan, and the simulator runs under valgrind inside every analysis test) and the two
+  # slowest under memcheck, calibration and C3D (suite slow-valgrind; LeakSanitizer checks them
+  # above). By hand:
+  #   meson test -C build --setup valgrind --suite sim-physics --suite slow-valgrind
   log "tests (valgrind: memory errors and leaks)"
-  meson test -C build --setup valgrind --suite unit --no-suite sim-physics --no-suite daq-long \
+  meson test -C build --setup valgrind --suite unit --no-suite sim-physics --no-suite slow-valgrind \
     --print-errorlogs ||
     status=1
 

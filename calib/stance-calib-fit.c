@@ -67,7 +67,7 @@ fit_plate(const StanceCalibPlan *plan, const StanceCalibStepData *steps,
           StanceCalibFit *fit, StanceError *err)
 {
   const int c0 = pl * STANCE_CELLS_PER_PLATE;
-  const char *pn = pl == 0 ? "left" : "right";
+  const char *pn = _stance_calib_plate_name(pl);
   char ch[48];
   size_t n_k = 0;
   for (size_t k = 0; k < plan->n_steps; k++)
@@ -313,16 +313,9 @@ stance_calib_fit(const StanceCalibPlan *plan, const StanceCalibStepData *steps,
   if (!plan || !steps || !fit)
     return stance_error_set(err, STANCE_EINVAL, "no plan, step data or fit given");
   StanceCalibOptions opt;
-  if (opt_in)
-    opt = *opt_in;
-  else
-    stance_calib_options_default(&opt);
-  int r = stance_calib_options_validate(&opt, err);
-  if (r < 0)
-    return r;
   StanceCalibration tmp;
-  const StanceCalibration *geo = _stance_calib_geometry(geometry, &tmp);
-  r = stance_calib_plan_validate(plan, geo, err);
+  const StanceCalibration *geo = NULL;
+  int r = _stance_calib_prepare(plan, geometry, opt_in, &opt, &tmp, &geo, err);
   if (r < 0)
     return r;
   memset(fit, 0, sizeof *fit);

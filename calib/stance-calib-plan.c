@@ -328,8 +328,9 @@ stance_calib_channel_text(int channel, char *buf, size_t n)
     return buf;
   }
   int cell = channel % STANCE_CELLS_PER_PLATE + 1;
-  snprintf(buf, n, "%s plate cell %d (%s)", channel < STANCE_CELLS_PER_PLATE ? "left" : "right",
-           cell, stance_calib_cell_name(cell));
+  snprintf(buf, n, "%s plate cell %d (%s)",
+           _stance_calib_plate_name(channel / STANCE_CELLS_PER_PLATE), cell,
+           stance_calib_cell_name(cell));
   return buf;
 }
 
@@ -384,7 +385,7 @@ stance_calib_step_text(const StanceCalibPlan *plan, size_t k, const StanceCalibr
   _stance_calib_fmt_double(y, sizeof y, s->y_mm);
   _stance_calib_fmt_double(m, sizeof m, s->mass_kg);
   snprintf(buf, n, "step %zu (%s plate, %s x %s y %s mm, %s kg, %s)", k + 1,
-           s->plate == 0 ? "left" : "right", pos, x, y, m,
+           _stance_calib_plate_name(s->plate), pos, x, y, m,
            s->kind == STANCE_CALIB_LOAD ? "loading" : "unloading");
   return buf;
 }
@@ -447,7 +448,7 @@ stance_calib_plan_validate(const StanceCalibPlan *plan, const StanceCalibration 
       return stance_error_set(err, STANCE_ERANGE,
                               "%s: position x %g y %g mm is off the %s plate (expected |x| <= %g "
                               "and |y| <= %g mm)",
-                              w, s->x_mm, s->y_mm, s->plate == 0 ? "left" : "right",
+                              w, s->x_mm, s->y_mm, _stance_calib_plate_name(s->plate),
                               0.5 * g->width_mm, 0.5 * g->length_mm);
     if (!prev) {
       if (s->kind != STANCE_CALIB_LOAD)
@@ -476,7 +477,7 @@ stance_calib_plan_validate(const StanceCalibPlan *plan, const StanceCalibration 
   }
   /* Identifiability per plate: 3 distinct masses, 3 positions not on one line. */
   for (int pl = 0; pl < STANCE_N_PLATES; pl++) {
-    const char *pn = pl == 0 ? "left" : "right";
+    const char *pn = _stance_calib_plate_name(pl);
     double masses[3];
     int n_m = 0;
     double px[3], py[3];
@@ -493,8 +494,7 @@ stance_calib_plan_validate(const StanceCalibPlan *plan, const StanceCalibration 
         masses[n_m++] = s->mass_kg;
       seen = false;
       for (int i = 0; i < n_p; i++)
-        seen = seen || (fabs(px[i] - s->x_mm) <= STANCE_CALIB_SAME_POS_MM &&
-                        fabs(py[i] - s->y_mm) <= STANCE_CALIB_SAME_POS_MM);
+        seen = seen || _stance_calib_same_point(px[i], py[i], s->x_mm, s->y_mm);
       if (seen)
         continue;
       if (n_p < 2) {
@@ -826,7 +826,7 @@ stance_calib_plan_write(const StanceCalibPlan *plan, FILE *out, StanceError *err
     _stance_calib_fmt_double(y, sizeof y, s->y_mm);
     _stance_calib_fmt_double(m, sizeof m, s->mass_kg);
     fprintf(out, "%-6s %-5s %s %s %s\n", stance_calib_step_kind_name(s->kind),
-            s->plate == 0 ? "left" : "right", x, y, m);
+            _stance_calib_plate_name(s->plate), x, y, m);
   }
   if (fflush(out) != 0 || ferror(out))
     return stance_error_set(err, STANCE_EIO, "writing the plan failed: %s", strerror(errno));

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Positions closer than this are the same position (mm). */
 #define STANCE_CALIB_SAME_POS_MM 1e-6
@@ -28,12 +29,35 @@ const StanceCalibration *_stance_calib_geometry(const StanceCalibration *geometr
 /* Mean |x| and mean |y| of a plate's cells (the half-spans a, b of the cell rectangle), mm. */
 void _stance_calib_half_spans(const StancePlateGeometry *g, double *a, double *b);
 
+/* "left" for plate 0, "right" for plate 1. */
+static inline const char *
+_stance_calib_plate_name(int plate)
+{
+  return plate == 0 ? "left" : "right";
+}
+
+/* The same position on a plate: both coordinates within STANCE_CALIB_SAME_POS_MM. */
+static inline bool
+_stance_calib_same_point(double xa, double ya, double xb, double yb)
+{
+  return fabs(xa - xb) <= STANCE_CALIB_SAME_POS_MM && fabs(ya - yb) <= STANCE_CALIB_SAME_POS_MM;
+}
+
 /* Same plate and position. */
 static inline bool
 _stance_calib_same_position(const StanceCalibStep *s, int plate, double x, double y)
 {
-  return s->plate == plate && fabs(s->x_mm - x) <= STANCE_CALIB_SAME_POS_MM &&
-         fabs(s->y_mm - y) <= STANCE_CALIB_SAME_POS_MM;
+  return s->plate == plate && _stance_calib_same_point(s->x_mm, s->y_mm, x, y);
+}
+
+/* The lowest channel whose saturation bit is set in status word st (STANCE_N_CELLS when none). */
+static inline int
+_stance_calib_railed_channel(uint16_t st)
+{
+  int c = 0;
+  while (c < STANCE_N_CELLS && !(st & (1u << c)))
+    c++;
+  return c;
 }
 
 /* Largest force the plan applies to plate: max mass * g (N); 0 when none. */
@@ -68,6 +92,31 @@ int _stance_calib_corner_cell(const StancePlateGeometry *g, double x, double y);
 
 /* Writes v with the fewest digits that read back exactly (C locale independent: uses '.'). */
 void _stance_calib_fmt_double(char *buf, size_t n, double v);
+
+/* What the functions that read a recording expect of it (the end of their error message). */
+#define STANCE_CALIB_EXPECT_COUNTS "raw cell counts"
+#define STANCE_CALIB_EXPECT_SESSION "raw cell counts: a calibration session recorded from the board"
+
+/* Fails with "the recording holds <layout> (expected <expected>)" unless rec holds raw cell
+ * counts. */
+int _stance_calib_check_cells(const StanceRecording *rec, const char *expected, StanceError *err);
+
+/* *opt = *opt_in, or the defaults when opt_in is NULL, then validated. */
+int _stance_calib_options_resolve(const StanceCalibOptions *opt_in, StanceCalibOptions *opt,
+                                  StanceError *err);
+
+/* _stance_calib_check_cells, then _stance_calib_options_resolve: the start of the functions that
+ * read a recording without a plan to validate. */
+int _stance_calib_cells_options(const StanceRecording *rec, const char *expected,
+                                const StanceCalibOptions *opt_in, StanceCalibOptions *opt,
+                                StanceError *err);
+
+/* The common start of fit, verify and run: resolves the options into *opt (as above), the
+ * geometry into *geo (geometry, or the default one kept in *tmp) and validates the plan against
+ * it. */
+int _stance_calib_prepare(const StanceCalibPlan *plan, const StanceCalibration *geometry,
+                          const StanceCalibOptions *opt_in, StanceCalibOptions *opt,
+                          StanceCalibration *tmp, const StanceCalibration **geo, StanceError *err);
 
 /* The gains (N/count, positive) used to scale counts for segmentation and steadiness checks:
  * opt->nominal_gain_n_per_count for every channel when set, else |gain| of the recording's

@@ -235,17 +235,8 @@ stance_calib_segment(const StanceRecording *rec, const StanceCalibPlan *plan,
 {
   if (!rec || !plan || !spans)
     return stance_error_set(err, STANCE_EINVAL, "no recording, plan or span array given");
-  if (rec->layout != STANCE_LAYOUT_CELLS || !rec->counts)
-    return stance_error_set(err, STANCE_EINVAL,
-                            "the recording holds %s (expected raw cell counts: a calibration "
-                            "session recorded from the board)",
-                            stance_layout_name(rec->layout));
   StanceCalibOptions opt;
-  if (opt_in)
-    opt = *opt_in;
-  else
-    stance_calib_options_default(&opt);
-  int r = stance_calib_options_validate(&opt, err);
+  int r = _stance_calib_cells_options(rec, STANCE_CALIB_EXPECT_SESSION, opt_in, &opt, err);
   if (r < 0)
     return r;
   if (plan->n_steps == 0 || plan->steps[0].kind != STANCE_CALIB_ZERO)
@@ -466,15 +457,13 @@ measure_one(const StanceRecording *rec, const StanceCalibPlan *plan, size_t k,
     uint16_t stw = rec->status[i];
     if (stw & STANCE_STATUS_GAP)
       continue;
-    if (stw & STANCE_STATUS_SAT_MASK) {
-      int c = 0;
-      while (c < STANCE_N_CELLS && !(stw & (1u << c)))
-        c++;
-      return stance_error_set(err, STANCE_ERANGE,
-                              "%s: %s is at the ADC rail at t = %.3f s (expected readings "
-                              "within the ADC range: use lighter masses or check the cell)",
-                              st, stance_calib_channel_text(c, ch, sizeof ch), t_of(rec, i));
-    }
+    if (stw & STANCE_STATUS_SAT_MASK)
+      return stance_error_set(
+          err, STANCE_ERANGE,
+          "%s: %s is at the ADC rail at t = %.3f s (expected readings "
+          "within the ADC range: use lighter masses or check the cell)",
+          st, stance_calib_channel_text(_stance_calib_railed_channel(stw), ch, sizeof ch),
+          t_of(rec, i));
     size_t off = i - d->avg_start;
     int hf = off < len / 2 ? 0 : 1;
     size_t blk = off * N_BLOCKS / len;
@@ -533,7 +522,7 @@ measure_one(const StanceRecording *rec, const StanceCalibPlan *plan, size_t k,
                               "halves of t = %.2f-%.2f s (expected steady within %.2f N, "
                               "0.1 %% of full scale): the mass moved or was still settling; "
                               "repeat the step",
-                              st, pl == 0 ? "left" : "right", diff, t_of(rec, d->avg_start),
+                              st, _stance_calib_plate_name(pl), diff, t_of(rec, d->avg_start),
                               t_of(rec, d->avg_end), lim);
   }
   return STANCE_OK;
@@ -547,14 +536,7 @@ measure_setup(const StanceRecording *rec, const StanceCalibPlan *plan, const voi
 {
   if (!rec || !plan || !spans || !out)
     return stance_error_set(err, STANCE_EINVAL, "no recording, plan, span or output given");
-  if (rec->layout != STANCE_LAYOUT_CELLS || !rec->counts)
-    return stance_error_set(err, STANCE_EINVAL, "the recording holds %s (expected raw cell counts)",
-                            stance_layout_name(rec->layout));
-  if (opt_in)
-    *opt = *opt_in;
-  else
-    stance_calib_options_default(opt);
-  int r = stance_calib_options_validate(opt, err);
+  int r = _stance_calib_cells_options(rec, STANCE_CALIB_EXPECT_COUNTS, opt_in, opt, err);
   if (r < 0)
     return r;
   return _stance_calib_scale_gains(rec, opt, gains, err);

@@ -132,17 +132,10 @@ position_index(const StanceCalibReport *rep, int plate, double x, double y)
 {
   for (size_t i = 0; i < rep->n_positions; i++) {
     const StanceCalibPositionCheck *p = &rep->positions[i];
-    if (p->plate == plate && fabs(p->x_mm - x) <= STANCE_CALIB_SAME_POS_MM &&
-        fabs(p->y_mm - y) <= STANCE_CALIB_SAME_POS_MM)
+    if (p->plate == plate && _stance_calib_same_point(p->x_mm, p->y_mm, x, y))
       return (int)i;
   }
   return -1;
-}
-
-static const char *
-plate_word(int plate)
-{
-  return plate == 0 ? "left" : "right";
 }
 
 int
@@ -153,16 +146,9 @@ stance_calib_verify(const StanceCalibPlan *plan, const StanceCalibStepData *step
   if (!plan || !steps || !fit || !rep)
     return stance_error_set(err, STANCE_EINVAL, "no plan, step data, fit or report given");
   StanceCalibOptions opt;
-  if (opt_in)
-    opt = *opt_in;
-  else
-    stance_calib_options_default(&opt);
-  int r = stance_calib_options_validate(&opt, err);
-  if (r < 0)
-    return r;
   StanceCalibration tmp;
-  const StanceCalibration *geo = _stance_calib_geometry(geometry, &tmp);
-  r = stance_calib_plan_validate(plan, geo, err);
+  const StanceCalibration *geo = NULL;
+  int r = _stance_calib_prepare(plan, geometry, opt_in, &opt, &tmp, &geo, err);
   if (r < 0)
     return r;
   memset(rep, 0, sizeof *rep);
@@ -437,14 +423,14 @@ stance_calib_verify(const StanceCalibPlan *plan, const StanceCalibStepData *step
                     "%s responds most to loads on the %s plate (at its %s) and %s to loads on "
                     "the %s plate (at its %s): the two cells look wired to each other's plate "
                     "inputs; swap their connectors and calibrate again",
-                    a, plate_word(q), pb, b, plate_word(pl), pa);
+                    a, _stance_calib_plate_name(q), pb, b, _stance_calib_plate_name(pl), pa);
           wired[partner] = true;
         } else {
           add_fault(rep, STANCE_CALIB_FAULT_WRONG_PLATE, c, partner, ratio,
                     "%s responds most to loads on the %s plate (at its %s), not to loads on its "
                     "own plate: it looks wired to the %s plate's input; check its connector and "
                     "calibrate again",
-                    a, plate_word(q), pb, plate_word(q));
+                    a, _stance_calib_plate_name(q), pb, _stance_calib_plate_name(q));
         }
         wired[c] = true;
         plate_wiring[pl] = plate_wiring[q] = true;

@@ -132,6 +132,47 @@ stance_calib_options_set(StanceCalibOptions *o, const char *key, const char *val
   return STANCE_OK;
 }
 
+int
+_stance_calib_options_resolve(const StanceCalibOptions *opt_in, StanceCalibOptions *opt,
+                              StanceError *err)
+{
+  if (opt_in)
+    *opt = *opt_in;
+  else
+    stance_calib_options_default(opt);
+  return stance_calib_options_validate(opt, err);
+}
+
+int
+_stance_calib_prepare(const StanceCalibPlan *plan, const StanceCalibration *geometry,
+                      const StanceCalibOptions *opt_in, StanceCalibOptions *opt,
+                      StanceCalibration *tmp, const StanceCalibration **geo, StanceError *err)
+{
+  int r = _stance_calib_options_resolve(opt_in, opt, err);
+  if (r < 0)
+    return r;
+  *geo = _stance_calib_geometry(geometry, tmp);
+  return stance_calib_plan_validate(plan, *geo, err);
+}
+
+int
+_stance_calib_check_cells(const StanceRecording *rec, const char *expected, StanceError *err)
+{
+  if (rec->layout != STANCE_LAYOUT_CELLS || !rec->counts)
+    return stance_error_set(err, STANCE_EINVAL, "the recording holds %s (expected %s)",
+                            stance_layout_name(rec->layout), expected);
+  return STANCE_OK;
+}
+
+int
+_stance_calib_cells_options(const StanceRecording *rec, const char *expected,
+                            const StanceCalibOptions *opt_in, StanceCalibOptions *opt,
+                            StanceError *err)
+{
+  int r = _stance_calib_check_cells(rec, expected, err);
+  return r < 0 ? r : _stance_calib_options_resolve(opt_in, opt, err);
+}
+
 /* ======================================================================================
  * Records
  * ====================================================================================== */
@@ -213,21 +254,13 @@ stance_calib_run(const StanceRecording *rec, const StanceCalibPlan *plan,
   *out = NULL;
   if (!rec || !plan)
     return stance_error_set(err, STANCE_EINVAL, "no recording or no plan given");
-  if (rec->layout != STANCE_LAYOUT_CELLS || !rec->counts)
-    return stance_error_set(err, STANCE_EINVAL,
-                            "the recording holds %s (expected raw cell counts: a calibration "
-                            "session recorded from the board)",
-                            stance_layout_name(rec->layout));
-  StanceCalibOptions opt;
-  if (opt_in)
-    opt = *opt_in;
-  else
-    stance_calib_options_default(&opt);
-  int r = stance_calib_options_validate(&opt, err);
+  int r = _stance_calib_check_cells(rec, STANCE_CALIB_EXPECT_SESSION, err);
   if (r < 0)
     return r;
-  const StanceCalibration *geo = &rec->calib;
-  r = stance_calib_plan_validate(plan, geo, err);
+  StanceCalibOptions opt;
+  StanceCalibration tmp;
+  const StanceCalibration *geo = NULL;
+  r = _stance_calib_prepare(plan, &rec->calib, opt_in, &opt, &tmp, &geo, err);
   if (r < 0)
     return r;
 
@@ -334,6 +367,26 @@ json_iso_time(StanceJson *j, const char *key, int64_t ms)
   }
 }
 
+/* "plate", "x_mm" and "y_mm" of a position. */
+static void
+json_place(StanceJson *j, int plate, double x_mm, double y_mm)
+{
+  stance_json_kv_string(j, "plate", _stance_calib_plate_name(plate));
+  stance_json_kv_number(j, "x_mm", x_mm);
+  stance_json_kv_number(j, "y_mm", y_mm);
+}
+
+/* key: [v[0], ..., v[7]], one number per channel. */
+static void
+json_channels(StanceJson *j, const char *key, const double v[STANCE_N_CELLS])
+{
+  stance_json_key(j, key);
+  stance_json_begin_array(j);
+  for (int c = 0; c < STANCE_N_CELLS; c++)
+    stance_json_number(j, v[c]);
+  stance_json_end_array(j);
+}
+
 static void
 json_limits(StanceJson *j, const StanceCalibOptions *o)
 {
@@ -379,7 +432,7 @@ stance_calib_result_write_json(const StanceCalibResult *res, FILE *out, bool pre
   for (int c = 0; c < STANCE_N_CELLS; c++) {
     stance_json_begin_object(j);
     stance_json_kv_int(j, "channel", c);
-    stance_json_kv_string(j, "plate", c < STANCE_CELLS_PER_PLATE ? "left" : "right");
+    stance_json_kv_string(j, "plate", _stance_calib_plate_name(c / STANCE_CELLS_PER_PLATE));
     stance_json_kv_int(j, "cell", c % STANCE_CELLS_PER_PLATE + 1);
     stance_json_kv_string(j, "position", stance_calib_cell_name(c % STANCE_CELLS_PER_PLATE + 1));
     stance_json_kv_number(j, "offset_counts", cr->calibration.offset_counts[c]);
@@ -392,9 +445,7 @@ stance_calib_result_write_json(const StanceCalibResult *res, FILE *out, bool pre
     stance_json_kv_number(j, "response_own_counts_per_n", cc->response_own);
     stance_json_key(j, "strongest_response");
     stance_json_begin_object(j);
-    stance_json_kv_string(j, "plate", cc->strongest_plate == 0 ? "left" : "right");
-    stance_json_kv_number(j, "x_mm", cc->strongest_x_mm);
-    stance_json_kv_number(j, "y_mm", cc->strongest_y_mm);
+    json_place(j, cc->strongest_plate, cc->strongest_x_mm, cc->strongest_y_mm);
     stance_json_kv_number(j, "counts_per_n", cc->response_strongest);
     stance_json_end_object(j);
     stance_json_end_object(j);
@@ -407,7 +458,7 @@ stance_calib_result_write_json(const StanceCalibResult *res, FILE *out, bool pre
     const StancePlateGeometry *g = &cr->calibration.plate[pl];
     const StanceCalibPlateCheck *pk = &rep->plate[pl];
     stance_json_begin_object(j);
-    stance_json_kv_string(j, "plate", pl == 0 ? "left" : "right");
+    stance_json_kv_string(j, "plate", _stance_calib_plate_name(pl));
     stance_json_kv_number(j, "width_mm", g->width_mm);
     stance_json_kv_number(j, "length_mm", g->length_mm);
     stance_json_kv_number(j, "centre_x_mm", g->centre_x_mm);
@@ -475,7 +526,7 @@ stance_calib_result_write_json(const StanceCalibResult *res, FILE *out, bool pre
   for (size_t i = 0; i < rep->n_positions; i++) {
     const StanceCalibPositionCheck *pc = &rep->positions[i];
     stance_json_begin_object(j);
-    stance_json_kv_string(j, "plate", pc->plate == 0 ? "left" : "right");
+    stance_json_kv_string(j, "plate", _stance_calib_plate_name(pc->plate));
     stance_json_kv_string(j, "name",
                           stance_calib_position_name(&cr->calibration.plate[pc->plate], pc->x_mm,
                                                      pc->y_mm, buf, sizeof buf));
@@ -505,25 +556,15 @@ stance_calib_result_write_json(const StanceCalibResult *res, FILE *out, bool pre
     stance_json_kv_int(j, "step", (int64_t)k + 1);
     stance_json_kv_string(j, "kind", stance_calib_step_kind_name(s->kind));
     if (s->kind != STANCE_CALIB_ZERO) {
-      stance_json_kv_string(j, "plate", s->plate == 0 ? "left" : "right");
-      stance_json_kv_number(j, "x_mm", s->x_mm);
-      stance_json_kv_number(j, "y_mm", s->y_mm);
+      json_place(j, s->plate, s->x_mm, s->y_mm);
       stance_json_kv_number(j, "mass_kg", s->mass_kg);
     }
     stance_json_kv_number(j, "start_s", (double)d->start / res->sample_rate_hz);
     stance_json_kv_number(j, "end_s", (double)d->end / res->sample_rate_hz);
     stance_json_kv_number(j, "avg_start_s", (double)d->avg_start / res->sample_rate_hz);
     stance_json_kv_number(j, "avg_end_s", (double)d->avg_end / res->sample_rate_hz);
-    stance_json_key(j, "mean_counts");
-    stance_json_begin_array(j);
-    for (int c = 0; c < STANCE_N_CELLS; c++)
-      stance_json_number(j, d->mean_counts[c]);
-    stance_json_end_array(j);
-    stance_json_key(j, "sem_counts");
-    stance_json_begin_array(j);
-    for (int c = 0; c < STANCE_N_CELLS; c++)
-      stance_json_number(j, d->sem_counts[c]);
-    stance_json_end_array(j);
+    json_channels(j, "mean_counts", d->mean_counts);
+    json_channels(j, "sem_counts", d->sem_counts);
     stance_json_kv_number(j, "applied_n", ck->applied_n);
     stance_json_kv_number(j, "left_n", ck->plate_n[0]);
     stance_json_kv_number(j, "right_n", ck->plate_n[1]);
@@ -554,15 +595,8 @@ stance_calib_rezero(const StanceRecording *rec, size_t start, size_t n,
   if (!rec || !cal || !out)
     return stance_error_set(err, STANCE_EINVAL, "no recording, calibration or output given");
   memset(out, 0, sizeof *out);
-  if (rec->layout != STANCE_LAYOUT_CELLS || !rec->counts)
-    return stance_error_set(err, STANCE_EINVAL, "the recording holds %s (expected raw cell counts)",
-                            stance_layout_name(rec->layout));
   StanceCalibOptions opt;
-  if (opt_in)
-    opt = *opt_in;
-  else
-    stance_calib_options_default(&opt);
-  int r = stance_calib_options_validate(&opt, err);
+  int r = _stance_calib_cells_options(rec, STANCE_CALIB_EXPECT_COUNTS, opt_in, &opt, err);
   if (r < 0)
     return r;
   r = stance_calibration_validate(cal, err);
@@ -577,7 +611,7 @@ stance_calib_rezero(const StanceRecording *rec, size_t start, size_t n,
       if (!isfinite(full_scale_n[pl]) || full_scale_n[pl] <= 0.0)
         return stance_error_set(err, STANCE_ERANGE,
                                 "%s plate full scale %g N (expected a positive force)",
-                                pl == 0 ? "left" : "right", full_scale_n[pl]);
+                                _stance_calib_plate_name(pl), full_scale_n[pl]);
   }
   if (start > rec->n_samples || n > rec->n_samples - start || n == 0)
     return stance_error_set(err, STANCE_ERANGE,
@@ -591,13 +625,11 @@ stance_calib_rezero(const StanceRecording *rec, size_t start, size_t n,
     if (st & STANCE_STATUS_GAP)
       continue;
     if (st & STANCE_STATUS_SAT_MASK) {
-      int c = 0;
       char ch[48];
-      while (c < STANCE_N_CELLS && !(st & (1u << c)))
-        c++;
       return stance_error_set(
           err, STANCE_ERANGE, "%s is at the ADC rail at t = %.3f s (expected empty plates)",
-          stance_calib_channel_text(c, ch, sizeof ch), (double)i / rec->sample_rate_hz);
+          stance_calib_channel_text(_stance_calib_railed_channel(st), ch, sizeof ch),
+          (double)i / rec->sample_rate_hz);
     }
     const int32_t *cv = &rec->counts[i * STANCE_N_CELLS];
     for (int pl = 0; pl < STANCE_N_PLATES; pl++) {
@@ -622,7 +654,7 @@ stance_calib_rezero(const StanceRecording *rec, size_t start, size_t n,
   out->calibration = *cal;
   out->n_used = used;
   for (int pl = 0; pl < STANCE_N_PLATES; pl++) {
-    const char *pn = pl == 0 ? "left" : "right";
+    const char *pn = _stance_calib_plate_name(pl);
     double fs = full_scale_n ? full_scale_n[pl] : 0.0;
     double mean = pf_sum[pl] / (double)used;
     double sd = sqrt(fmax(0.0, (pf_ss[pl] - mean * mean * (double)used) / (double)(used - 1)));
@@ -663,7 +695,7 @@ stance_calib_rezero(const StanceRecording *rec, size_t start, size_t n,
     int w = snprintf(out->message + len, sizeof out->message - len,
                      "%sthe %s plate's empty reading moved by %+.2f N%s since its last zero "
                      "(limit %.2f N)",
-                     len ? "; " : "", pl == 0 ? "left" : "right", out->plate_shift_n[pl], pct,
+                     len ? "; " : "", _stance_calib_plate_name(pl), out->plate_shift_n[pl], pct,
                      out->limit_n[pl]);
     if (w > 0) {
       len += (size_t)w;

@@ -195,6 +195,17 @@ simulate(const char *protocol, const char *side)
   return copy;
 }
 
+/* Samples [from, to) of simulate(protocol, NULL) (a copy the caller frees). */
+static StanceRecording *
+simulate_part(const char *protocol, size_t from, size_t to)
+{
+  StanceRecording *full = simulate(protocol, NULL);
+  StanceRecording *rec = stance_recording_slice(full, from, to);
+  stance_recording_free(full);
+  ck_assert_ptr_nonnull(rec);
+  return rec;
+}
+
 /* Marks samples [a, b) as lost, as a receiver would (status GAP, values 0). */
 static void
 make_gap(StanceRecording *rec, size_t a, size_t b)
@@ -733,9 +744,7 @@ END_TEST
  * half a step of their per-channel scale. */
 START_TEST(test_number_formats)
 {
-  StanceRecording *full = simulate("cmj", NULL);
-  StanceRecording *rec = stance_recording_slice(full, 1500, 2003);
-  stance_recording_free(full);
+  StanceRecording *rec = simulate_part("cmj", 1500, 2003);
   make_gap(rec, 100, 120);
   size_t len;
   uint8_t *buf = encode(rec, NULL, &len);
@@ -914,9 +923,7 @@ END_TEST
 
 START_TEST(test_platform_types_and_zero)
 {
-  StanceRecording *full = simulate("cmj", NULL);
-  StanceRecording *rec = stance_recording_slice(full, 0, 3000);
-  stance_recording_free(full);
+  StanceRecording *rec = simulate_part("cmj", 0, 3000);
   size_t len;
   uint8_t *orig = encode(rec, NULL, &len);
   StanceC3d *ref = decode(orig, len);

@@ -94,6 +94,36 @@ calibrate(const Session *s, const StanceCalibSpan *spans)
   return res;
 }
 
+/* Simulates sp into *s and calibrates it: by segmentation, or with the truth's spans (the guided
+ * flow) when guided. */
+static StanceCalibResult *
+simulate_calibrated(const StanceSimCalibParams *sp, bool guided, Session *s)
+{
+  *s = simulate(sp);
+  StanceCalibSpan *spans = guided ? truth_spans(s) : NULL;
+  StanceCalibResult *res = calibrate(s, spans);
+  free(spans);
+  return res;
+}
+
+static void
+calibrated_free(StanceCalibResult *res, Session *s)
+{
+  stance_calib_result_free(res);
+  session_free(s);
+}
+
+/* Automatic segmentation of the session; fails the test on error. */
+static StanceCalibSpan *
+segment(const Session *s)
+{
+  StanceCalibSpan *spans = calloc(s->plan->n_steps, sizeof *spans);
+  ck_assert_ptr_nonnull(spans);
+  StanceError err = {0};
+  ck_assert_msg(stance_calib_segment(s->rec, s->plan, NULL, spans, &err) == 0, "%s", err.message);
+  return spans;
+}
+
 static StanceSimCalibParams
 sim_params(uint64_t seed)
 {
@@ -115,8 +145,8 @@ static void
 check_recovery(uint64_t seed)
 {
   StanceSimCalibParams sp = sim_params(seed);
-  Session s = simulate(&sp);
-  StanceCalibResult *res = calibrate(&s, NULL);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, false, &s);
   const StanceCalibFit *fit = &res->fit;
   double worst_rel = 0.0, worst_z = 0.0, worst_off = 0.0;
   for (int c = 0; c < STANCE_N_CELLS; c++) {
@@ -144,8 +174,7 @@ check_recovery(uint64_t seed)
   }
   printf("seed %llu: worst gain error %.5f %% (%.2f SE), worst offset error %.1f counts\n",
          (unsigned long long)seed, worst_rel, worst_z, worst_off);
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 
 START_TEST(test_fit_recovers_true_gains)
@@ -161,8 +190,8 @@ END_TEST
 START_TEST(test_record_and_mapping)
 {
   StanceSimCalibParams sp = sim_params(3);
-  Session s = simulate(&sp);
-  StanceCalibResult *res = calibrate(&s, NULL);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, false, &s);
   const StanceCalibRecord *cr = &res->record;
   ck_assert_str_eq(cr->id, "SIM-0001-2026-01-01-1");
   ck_assert_str_eq(cr->board_serial, "SIM-0001");
@@ -203,8 +232,7 @@ START_TEST(test_record_and_mapping)
   ck_assert_str_eq(res2->record.id, "SN0042-2026-11-30-3");
   ck_assert_str_eq(res2->record.calibration.board_serial, "SN0042");
   stance_calib_result_free(res2);
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 END_TEST
 
@@ -216,8 +244,8 @@ END_TEST
 START_TEST(test_verify_healthy)
 {
   StanceSimCalibParams sp = sim_params(4);
-  Session s = simulate(&sp);
-  StanceCalibResult *res = calibrate(&s, NULL);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, false, &s);
   const StanceCalibReport *rep = &res->report;
   ck_assert_msg(rep->passed, "%s", rep->summary);
   ck_assert_int_eq(rep->n_faults, 0);
@@ -266,8 +294,7 @@ START_TEST(test_verify_healthy)
   }
   /* the summary says what passed */
   ck_assert_msg(strncmp(rep->summary, "passed:", 7) == 0, "%s", rep->summary);
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 END_TEST
 
@@ -282,8 +309,8 @@ START_TEST(test_nonlinear_cell_caught)
   StanceSimCalibParams sp = sim_params(5);
   sp.nonlinear_cell = 1;
   sp.nonlinear_per_kn = 0.1;
-  Session s = simulate(&sp);
-  StanceCalibResult *res = calibrate(&s, NULL);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, false, &s);
   const StanceCalibReport *rep = &res->report;
   ck_assert(!rep->passed);
   const StanceCalibFault *f = stance_calib_report_find_fault(rep, STANCE_CALIB_FAULT_NONLINEAR, 1);
@@ -304,8 +331,7 @@ START_TEST(test_nonlinear_cell_caught)
   ck_assert_int_eq(rep->n_faults, 1);
   ck_assert(!rep->plate[0].nonlinearity_ok);
   ck_assert(rep->plate[1].force_ok && rep->plate[1].cop_ok && rep->plate[1].nonlinearity_ok);
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 END_TEST
 
@@ -317,8 +343,8 @@ START_TEST(test_hysteresis_measured)
 {
   StanceSimCalibParams sp = sim_params(13);
   sp.hysteresis_pct = 0.5;
-  Session s = simulate(&sp);
-  StanceCalibResult *res = calibrate(&s, NULL);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, false, &s);
   const StanceCalibReport *rep = &res->report;
   ck_assert(!rep->passed);
   ck_assert_int_eq(rep->n_faults, 0);
@@ -331,8 +357,7 @@ START_TEST(test_hysteresis_measured)
     ck_assert(rep->plate[pl].nonlinearity_ok); /* the loading branch is straight */
     printf("hysteresis: plate %d %.4f %% FS\n", pl, rep->plate[pl].hysteresis_pct_fs);
   }
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 END_TEST
 
@@ -343,10 +368,7 @@ check_reversed_segments(void)
   StanceSimCalibParams sp = sim_params(16);
   sp.gain_n_per_count[0] = -sp.gain_n_per_count[0];
   Session s = simulate(&sp);
-  StanceCalibSpan *spans = calloc(s.plan->n_steps, sizeof *spans);
-  ck_assert_ptr_nonnull(spans);
-  StanceError err = {0};
-  ck_assert_msg(stance_calib_segment(s.rec, s.plan, NULL, spans, &err) == 0, "%s", err.message);
+  StanceCalibSpan *spans = segment(&s);
   for (size_t k = 0; k < s.plan->n_steps; k++)
     ck_assert(fabs((double)spans[k].start / s.rec->sample_rate_hz - s.truth->start_s[k]) <= 0.05);
   free(spans);
@@ -364,10 +386,8 @@ START_TEST(test_gain_faults_caught)
   StanceSimCalibParams sp = sim_params(14);
   sp.gain_n_per_count[0] = -sp.gain_n_per_count[0];
   sp.gain_n_per_count[6] *= 1.4;
-  Session s = simulate(&sp);
-  StanceCalibSpan *spans = truth_spans(&s);
-  StanceCalibResult *res = calibrate(&s, spans);
-  free(spans);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, true, &s);
   const StanceCalibReport *rep = &res->report;
   ck_assert(!rep->passed);
   ck_assert_int_eq(rep->n_faults, 2);
@@ -387,8 +407,7 @@ START_TEST(test_gain_faults_caught)
                 f->message);
   for (int pl = 0; pl < STANCE_N_PLATES; pl++)
     ck_assert(rep->plate[pl].force_ok && rep->plate[pl].cop_ok);
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 
   /* a reversed cell alone does not stop automatic segmentation (segmentation itself runs
    * under valgrind in the other tests) */
@@ -397,18 +416,14 @@ START_TEST(test_gain_faults_caught)
 
   sp = sim_params(15);
   sp.gain_n_per_count[5] = 1.0;
-  s = simulate(&sp);
-  spans = truth_spans(&s);
-  res = calibrate(&s, spans);
-  free(spans);
+  res = simulate_calibrated(&sp, true, &s);
   f = stance_calib_report_find_fault(&res->report, STANCE_CALIB_FAULT_NO_RESPONSE, 5);
   ck_assert_msg(f != NULL, "%s", res->report.summary);
   ck_assert_msg(strstr(f->message, "right plate cell 2 (front-right) hardly responds"), "%s",
                 f->message);
   ck_assert_int_eq(res->report.n_faults, 1);
   ck_assert(res->fit.excluded[5]);
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 END_TEST
 
@@ -418,8 +433,8 @@ START_TEST(test_swapped_pair_caught)
   StanceSimCalibParams sp = sim_params(6);
   sp.swap_channels[0] = 2;
   sp.swap_channels[1] = 3;
-  Session s = simulate(&sp);
-  StanceCalibResult *res = calibrate(&s, NULL);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, false, &s);
   const StanceCalibReport *rep = &res->report;
   ck_assert(!rep->passed);
   ck_assert_int_eq(rep->n_faults, 1);
@@ -435,8 +450,7 @@ START_TEST(test_swapped_pair_caught)
   /* the left plate fails by far, the right one is untouched */
   ck_assert(!rep->plate[0].cop_ok && !rep->plate[0].force_ok);
   ck_assert(rep->plate[1].force_ok && rep->plate[1].cop_ok && rep->plate[1].nonlinearity_ok);
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 END_TEST
 
@@ -445,8 +459,8 @@ START_TEST(test_wrong_plate_caught)
 {
   StanceSimCalibParams sp = sim_params(7);
   sp.wrong_plate_channel = 1;
-  Session s = simulate(&sp);
-  StanceCalibResult *res = calibrate(&s, NULL);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, false, &s);
   const StanceCalibReport *rep = &res->report;
   ck_assert(!rep->passed);
   const StanceCalibFault *f =
@@ -465,8 +479,7 @@ START_TEST(test_wrong_plate_caught)
   stance_calib_record_to_calibration(&res->record, &cal);
   StanceError err = {0};
   ck_assert_int_ne(stance_calibration_validate(&cal, &err), 0); /* unusable as it stands */
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 END_TEST
 
@@ -479,10 +492,8 @@ START_TEST(test_segment_matches_truth)
   StanceSimCalibParams sp = sim_params(8);
   Session s = simulate(&sp);
   size_t n = s.plan->n_steps;
-  StanceCalibSpan *spans = calloc(n, sizeof *spans);
-  ck_assert_ptr_nonnull(spans);
+  StanceCalibSpan *spans = segment(&s);
   StanceError err = {0};
-  ck_assert_msg(stance_calib_segment(s.rec, s.plan, NULL, spans, &err) == 0, "%s", err.message);
   double rate = s.rec->sample_rate_hz, worst = 0.0;
   for (size_t k = 0; k < n; k++) {
     double a = (double)spans[k].start / rate, b = (double)spans[k].end / rate;
@@ -567,8 +578,8 @@ START_TEST(test_session_drift)
 {
   StanceSimCalibParams sp = sim_params(17);
   sp.drift_n_per_min = 0.5;
-  Session s = simulate(&sp);
-  StanceCalibResult *res = calibrate(&s, NULL);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, false, &s);
   for (int c = 0; c < STANCE_N_CELLS; c++) {
     double gt = s.truth->calib.gain_n_per_count[c], g = res->fit.gain_n_per_count[c];
     ck_assert_msg(
@@ -590,8 +601,7 @@ START_TEST(test_session_drift)
          res->report.plate[0].zero_return_pct_fs, expect);
   ck_assert(!res->report.passed);
   ck_assert_int_eq(res->report.n_faults, 0);
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 END_TEST
 
@@ -824,8 +834,8 @@ START_TEST(test_result_json)
   StanceSimCalibParams sp = sim_params(11);
   sp.swap_channels[0] = 4;
   sp.swap_channels[1] = 5;
-  Session s = simulate(&sp);
-  StanceCalibResult *res = calibrate(&s, NULL);
+  Session s;
+  StanceCalibResult *res = simulate_calibrated(&sp, false, &s);
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
@@ -846,8 +856,7 @@ START_TEST(test_result_json)
     n_gain++;
   ck_assert_uint_eq(n_gain, 8);
   free(text);
-  stance_calib_result_free(res);
-  session_free(&s);
+  calibrated_free(res, &s);
 }
 END_TEST
 

@@ -12,70 +12,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 set -u
 
-# Under `meson test --setup valgrind` leave valgrind by exec'ing a fresh bash (see test-cli.sh);
-# stance-cli itself then runs in memcheck explicitly (RUN below).
-if [ -z "${STANCE_TEST_CLI_REEXEC:-}" ]; then
-  case "${LD_PRELOAD:-}" in
-  *vgpreload*) export STANCE_TEST_CLI_REEXEC=1; exec "${BASH:-bash}" "$0" "$@" ;;
-  esac
-fi
-
-CLI=${1:?usage: test-cli-analyse.sh /path/to/stance-cli}
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=cli-lib.sh
+. "$(dirname "$0")/cli-lib.sh"
 DATA=${STANCE_TEST_DATA:-$here/data}
 DATA=$(cd "$DATA" && pwd) || exit 1 # the checks run in a temporary folder
-case $CLI in /*) ;; *) CLI=$PWD/$CLI ;; esac
-VALGRIND=0
-RUN=("$CLI")
-if [ "${STANCE_UNDER_VALGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
-  VALGRIND=1
-  RUN=(valgrind --quiet --error-exitcode=99 --leak-check=full
-    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "$CLI")
-fi
-PY=$(command -v python3 || true)
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/stance-test-analyse.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-passed=0
-failed=0
-n=0
-ok() {
-  n=$((n + 1))
-  passed=$((passed + 1))
-  echo "ok $n - $1"
-}
-not_ok() {
-  n=$((n + 1))
-  failed=$((failed + 1))
-  echo "not ok $n - $1"
-  if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/#   /'; fi
-}
-check() {
-  local desc=$1 detail=$2
-  shift 2
-  if "$@"; then ok "$desc"; else not_ok "$desc" "$detail"; fi
-}
-# run ARGS...: stdout in $out (and the file stdout), stderr in $err, status in $rc.
-run() {
-  "${RUN[@]}" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-  rc=$?
-  out=$(cat "$tmp/stdout")
-  err=$(cat "$tmp/stderr")
-}
-# run_quick ARGS...: the same without memcheck, for the option-parsing checks that stop before
-# any file is read (memcheck still runs on the ones that read a file, and on every analysis).
-run_quick() {
-  "$CLI" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-  rc=$?
-  out=$(cat "$tmp/stdout")
-  err=$(cat "$tmp/stderr")
-}
-expect_rc() {
-  check "$1 (exit $2)" "got exit $rc; stderr: $err" [ "$rc" -eq "$2" ]
-}
-has() { printf '%s\n' "$1" | grep -Eq -- "$2"; }
+cli_lib_init analyse "$@"
 
 version=$(sed -n "s/^  version: '\([^']*\)'.*/\1/p" "$here/../meson.build" | head -n 1)
 version=${version:-0.1.0}

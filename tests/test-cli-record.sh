@@ -13,66 +13,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 set -u
 
-# Under `meson test --setup valgrind` leave valgrind by exec'ing a fresh bash (see test-cli.sh);
-# stance-cli itself then runs in memcheck explicitly (RUN below).
-if [ -z "${STANCE_TEST_CLI_REEXEC:-}" ]; then
-  case "${LD_PRELOAD:-}" in
-  *vgpreload*) export STANCE_TEST_CLI_REEXEC=1; exec "${BASH:-bash}" "$0" "$@" ;;
-  esac
-fi
+# shellcheck source-path=SCRIPTDIR source=cli-lib.sh
+. "$(dirname "$0")/cli-lib.sh"
+cli_lib_init record "$@"
 
-CLI=${1:?usage: test-cli-record.sh /path/to/stance-cli}
-case $CLI in /*) ;; *) CLI=$PWD/$CLI ;; esac
-VALGRIND=0
-RUN=("$CLI")
-if [ "${STANCE_UNDER_VALGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
-  VALGRIND=1
-  RUN=(valgrind --quiet --error-exitcode=99 --leak-check=full
-    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "$CLI")
-fi
-PY=$(command -v python3 || true)
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/stance-test-record.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-passed=0
-failed=0
-n=0
-ok() {
-  n=$((n + 1))
-  passed=$((passed + 1))
-  echo "ok $n - $1"
-}
-not_ok() {
-  n=$((n + 1))
-  failed=$((failed + 1))
-  echo "not ok $n - $1"
-  if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/#   /'; fi
-}
-check() {
-  local desc=$1 detail=$2
-  shift 2
-  if "$@"; then ok "$desc"; else not_ok "$desc" "$detail"; fi
-}
-# run ARGS...: stdout in $out, stderr in $err (and the file stderr), status in $rc.
-run() {
-  "${RUN[@]}" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-  rc=$?
-  out=$(cat "$tmp/stdout")
-  err=$(cat "$tmp/stderr")
-}
-# run_quick ARGS...: the same without memcheck, for option errors that stop before any work.
-run_quick() {
-  "$CLI" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-  rc=$?
-  out=$(cat "$tmp/stdout")
-  err=$(cat "$tmp/stderr")
-}
-expect_rc() {
-  check "$1 (exit $2)" "got exit $rc; stderr: $err" [ "$rc" -eq "$2" ]
-}
-has() { printf '%s\n' "$1" | grep -Eq -- "$2"; }
 # info_value FILE LABEL: the value column of one `info` line.
 info_value() { "$CLI" info "$1" | sed -n "s/^  $2  *//p" | head -n 1; }
 now() { date +%s.%N; }

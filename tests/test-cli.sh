@@ -10,70 +10,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 set -u
 
-# `meson test --setup valgrind` runs this script's bash in memcheck, which then reports bash's own
-# leaks (in forked subshells too) as failures. Leave valgrind by exec'ing a fresh bash (valgrind
-# does not follow exec); stance-cli itself then runs in memcheck explicitly (RUN below).
-if [ -z "${STANCE_TEST_CLI_REEXEC:-}" ]; then
-  case "${LD_PRELOAD:-}" in
-  *vgpreload*) export STANCE_TEST_CLI_REEXEC=1; exec "${BASH:-bash}" "$0" "$@" ;;
-  esac
-fi
-
-CLI=${1:?usage: test-cli.sh /path/to/stance-cli}
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=cli-lib.sh
+. "$(dirname "$0")/cli-lib.sh"
 DATA=${STANCE_TEST_DATA:-$here/data}
-case $CLI in /*) ;; *) CLI=$PWD/$CLI ;; esac
-# Under the valgrind setup (STANCE_UNDER_VALGRIND=1), stance-cli runs in memcheck: its errors and
-# leaks turn into exit 99, which no check expects.
-RUN=("$CLI")
-if [ "${STANCE_UNDER_VALGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
-  RUN=(valgrind --quiet --error-exitcode=99 --leak-check=full
-    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "$CLI")
-fi
+cli_lib_init cli "$@"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/stance-test-cli.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-passed=0
-failed=0
-n=0
-ok() {
-  n=$((n + 1))
-  passed=$((passed + 1))
-  echo "ok $n - $1"
-}
-# not_ok DESC [DETAIL]: DETAIL is printed as '#' comment lines.
-not_ok() {
-  n=$((n + 1))
-  failed=$((failed + 1))
-  echo "not ok $n - $1"
-  if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/#   /'; fi
-}
-skip() {
-  n=$((n + 1))
-  passed=$((passed + 1))
-  echo "ok $n - $1 # SKIP $2"
-}
-# check DESC DETAIL COMMAND...: ok when COMMAND succeeds, else not ok with DETAIL.
-check() {
-  local desc=$1 detail=$2
-  shift 2
-  if "$@"; then ok "$desc"; else not_ok "$desc" "$detail"; fi
-}
-# run ARGS...: runs stance-cli, leaving stdout in $out, stderr in $err and the status in $rc.
-run() {
-  "${RUN[@]}" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-  rc=$?
-  out=$(cat "$tmp/stdout")
-  err=$(cat "$tmp/stderr")
-}
-# expect_rc DESC CODE: checks the last run's status, showing stderr when it differs.
-expect_rc() {
-  check "$1 (exit $2)" "got exit $rc; stderr: $err" [ "$rc" -eq "$2" ]
-}
-# has TEXT PATTERN: extended-regex match on a multi-line text.
-has() { printf '%s\n' "$1" | grep -Eq -- "$2"; }
 # field LABEL: what follows a labelled line "  label   value ..." of the last stdout.
 field() {
   printf '%s\n' "$out" |

@@ -129,12 +129,22 @@ record_n(StanceSource *src, guint64 n, StanceProtocol proto, StanceSide side)
   return rec;
 }
 
+/* The simulated plates doing p, not opened yet. */
 static StanceSource *
-sim_source(const StanceSimParams *p, gboolean realtime)
+sim_source_new(const StanceSimParams *p, gboolean realtime)
 {
   GError *e = NULL;
   StanceSource *src = stance_sim_source_new(p, realtime, &e);
   ck_assert_no_gerror(e);
+  return src;
+}
+
+/* The simulated plates doing p, opened. */
+static StanceSource *
+sim_source(const StanceSimParams *p, gboolean realtime)
+{
+  GError *e = NULL;
+  StanceSource *src = sim_source_new(p, realtime);
   ck_assert(stance_source_open(src, &e));
   ck_assert_no_gerror(e);
   return src;
@@ -247,11 +257,15 @@ END_TEST
 
 START_TEST(test_sim_realtime)
 {
-  /* Paced by the monotonic clock: over a stretch of wall time the source delivers about
-   * rate x elapsed samples. The tolerance is loose (+-30 %) because the machine is shared (CI
-   * runs tests in parallel on two cores, and under valgrind the pacing thread competes with
-   * the test): the check is that samples are released by the clock, neither all at once (not
-   * realtime would deliver a whole repetition, thousands of samples, at once) nor held back. */
+  /* Paced by the monotonic clock. Two bounds:
+   * - never ahead of the clock: the samples delivered by any moment are at most rate x the time
+   *   since start() was called (plus 50 ms of release granularity). This holds however slow or
+   *   loaded the machine is; a source that is not paced delivers a whole repetition (6000
+   *   samples) at once and fails it;
+   * - not held back: over one second after the first sample, at least 70 % of rate x elapsed.
+   *   Under valgrind, which runs one thread at a time, the pacing thread gets a fraction of the
+   *   CPU and catches up in bursts, so there this bound only asks that samples keep flowing
+   *   (10 %). */
   StanceSimParams p = stance_test_sim_params(STANCE_PROTO_QUIET_STANDING, 3);
   p.sample_rate_hz = 2000;
   stance_test_sim_set(&p, "duration", "3");
@@ -260,6 +274,7 @@ START_TEST(test_sim_realtime)
   StanceRecorder *r =
       stance_recorder_new(src, STANCE_PROTO_QUIET_STANDING, STANCE_SIDE_BOTH, 0, &e);
   ck_assert_no_gerror(e);
+  gint64 t0 = g_get_monotonic_time();
   ck_assert(stance_source_start(src, &e));
   /* The clock starts with the first sample (after the first repetition is simulated). */
   gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
@@ -275,15 +290,26 @@ START_TEST(test_sim_realtime)
     g_usleep(10000); /* a consumer at 100 Hz, like a display */
   }
   require(stance_recorder_drain(r, &e), "drain: %s", e ? e->message : "");
-  double elapsed = (double)(g_get_monotonic_time() - t1) / 1e6;
-  size_t n = stance_recorder_peek(r)->n_samples - n1;
+  gint64 t2 = g_get_monotonic_time();
+  size_t total = stance_recorder_peek(r)->n_samples;
+  double since_start = (double)(t2 - t0) / 1e6;
+  ck_assert_msg((double)total <= 2000.0 * (since_start + 0.05),
+                "%zu samples %.3f s after start() at 2000 Hz: ahead of the clock", total,
+                since_start);
+  double elapsed = (double)(t2 - t1) / 1e6;
+  size_t n = total - n1;
   double expect = 2000.0 * elapsed;
-  ck_assert_msg(fabs((double)n - expect) <= 0.3 * expect,
-                "%zu samples in %.3f s at 2000 Hz (expected %.0f +-30 %%)", n, elapsed, expect);
-  /* The measured rate over the last second agrees with the nominal one, equally loosely. */
+  double low = stance_test_under_valgrind() ? 0.1 : 0.7;
+  ck_assert_msg((double)n >= low * expect,
+                "%zu samples in %.3f s at 2000 Hz (expected at least %.0f %% of %.0f)", n, elapsed,
+                100.0 * low, expect);
+  /* The measured rate over the last second: not above the nominal rate by more than a burst of
+   * catching up (30 %), not below the same lower bound. */
   StanceRecorderStatus s;
   stance_recorder_get_status(r, &s);
-  ck_assert_msg(fabs(s.measured_hz - 2000.0) <= 600.0, "measured %.1f Hz", s.measured_hz);
+  ck_assert_msg(s.measured_hz >= low * 2000.0 &&
+                    (stance_test_under_valgrind() || s.measured_hz <= 2600.0),
+                "measured %.1f Hz", s.measured_hz);
   ck_assert(s.rate_hz == 2000.0);
   /* Standing still on the plates: the total is body weight, 75 kg x g, within the
    * simulated noise and sway (2 %), and the plates share it (each 30-70 %). */
@@ -353,8 +379,7 @@ START_TEST(test_sim_info_and_rates)
 {
   StanceSimParams p = stance_test_sim_params(STANCE_PROTO_CMJ, 9);
   GError *e = NULL;
-  StanceSource *src = stance_sim_source_new(&p, FALSE, &e);
-  ck_assert_no_gerror(e);
+  StanceSource *src = sim_source_new(&p, FALSE);
   ck_assert_ptr_null(stance_source_get_info(src));
   ck_assert(stance_source_open(src, &e));
   const StanceSourceInfo *info = stance_source_get_info(src);
@@ -387,8 +412,7 @@ START_TEST(test_state_errors)
 {
   StanceSimParams p = stance_test_sim_params(STANCE_PROTO_WEIGH_IN, 1);
   GError *e = NULL;
-  StanceSource *src = stance_sim_source_new(&p, FALSE, &e);
-  ck_assert_no_gerror(e);
+  StanceSource *src = sim_source_new(&p, FALSE);
 
   /* start() before open(): names the current state and what was expected. */
   ck_assert(!stance_source_start(src, &e));
@@ -557,24 +581,29 @@ END_TEST
 
 /* ---- Replay ---- */
 
-/* Replays path as fast as the ring takes, recording until ENDED; returns the recording. */
+/* Replays path at speed (0: as fast as the ring takes), recording it as proto until ENDED; returns
+ * the recording, the source's counters in *stats and, when took_s is not NULL, the time from
+ * start() to ENDED in *took_s. */
 static StanceRecording *
-replay_all(const char *path, EventLog *log, StanceSourceStats *stats)
+replay_all(const char *path, double speed, StanceProtocol proto, EventLog *log,
+           StanceSourceStats *stats, double *took_s)
 {
   GError *e = NULL;
-  StanceSource *src = stance_replay_source_new(path, 0, &e);
+  StanceSource *src = stance_replay_source_new(path, speed, &e);
   ck_assert_no_gerror(e);
   g_signal_connect(src, "event", G_CALLBACK(on_event), log);
   ck_assert_msg(stance_source_open(src, &e), "%s", e ? e->message : "");
-  StanceRecorder *r = stance_recorder_new(src, STANCE_PROTO_UNKNOWN, STANCE_SIDE_BOTH, 0, &e);
+  StanceRecorder *r = stance_recorder_new(src, proto, STANCE_SIDE_BOTH, 0, &e);
   ck_assert_no_gerror(e);
+  gint64 t0 = g_get_monotonic_time();
   ck_assert(stance_source_start(src, &e));
-  gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
   while (log->n[STANCE_SOURCE_EVENT_ENDED] == 0) {
     require(stance_recorder_drain(r, &e), "drain: %s", e ? e->message : "");
-    require(g_get_monotonic_time() < deadline, "no ENDED within 120 s");
+    require(g_get_monotonic_time() - t0 < 120 * G_USEC_PER_SEC, "no ENDED within 120 s");
     spin_once();
   }
+  if (took_s)
+    *took_s = (double)(g_get_monotonic_time() - t0) / 1e6;
   ck_assert_int_eq(stance_source_get_state(src), STANCE_SOURCE_ENDED);
   stance_source_stop(src);
   ck_assert_int_eq(stance_source_get_state(src), STANCE_SOURCE_OPEN);
@@ -585,6 +614,37 @@ replay_all(const char *path, EventLog *log, StanceSourceStats *stats)
   stance_recorder_free(r);
   g_object_unref(src);
   return rec;
+}
+
+/* Makes samples [from, from + n) of rec gap samples (no values, GAP status). Returns n. */
+static size_t
+mark_gap(StanceRecording *rec, size_t from, size_t n)
+{
+  for (size_t i = from; i < from + n; i++) {
+    rec->status[i] = STANCE_STATUS_GAP;
+    memset(rec->counts + i * STANCE_N_CELLS, 0, STANCE_N_CELLS * sizeof(int32_t));
+  }
+  return n;
+}
+
+/* A .stance file `name` holding rec, in a fresh temporary folder (*dir). Remove both with
+ * remove_tmp(). */
+static char *
+write_tmp_stance(const StanceRecording *rec, const char *name, char **dir)
+{
+  *dir = stance_test_tmpdir();
+  char *path = g_build_filename(*dir, name, NULL);
+  ck_assert_int_eq(stance_file_write(rec, path, NULL), STANCE_OK);
+  return path;
+}
+
+static void
+remove_tmp(char *path, char *dir)
+{
+  unlink(path);
+  rmdir(dir);
+  g_free(path);
+  free(dir);
 }
 
 START_TEST(test_replay_stance_with_gaps)
@@ -598,18 +658,13 @@ START_TEST(test_replay_stance_with_gaps)
   const size_t runs[][2] = {{0, 7}, {1000, 250}, {2500, 1}, {orig->n_samples - 40, 30}};
   size_t n_gap = 0;
   for (size_t k = 0; k < 4; k++)
-    for (size_t i = runs[k][0]; i < runs[k][0] + runs[k][1]; i++) {
-      orig->status[i] = STANCE_STATUS_GAP;
-      memset(orig->counts + i * STANCE_N_CELLS, 0, STANCE_N_CELLS * sizeof(int32_t));
-      n_gap++;
-    }
-  char *dir = stance_test_tmpdir();
-  char *path = g_build_filename(dir, "gaps.stance", NULL);
-  ck_assert_int_eq(stance_file_write(orig, path, NULL), STANCE_OK);
+    n_gap += mark_gap(orig, runs[k][0], runs[k][1]);
+  char *dir;
+  char *path = write_tmp_stance(orig, "gaps.stance", &dir);
 
   EventLog log = {0};
   StanceSourceStats st;
-  StanceRecording *got = replay_all(path, &log, &st);
+  StanceRecording *got = replay_all(path, 0, STANCE_PROTO_UNKNOWN, &log, &st, NULL);
   /* The same recording: every sample, the gaps at the same places. */
   ck_assert_uint_eq(got->n_samples, orig->n_samples);
   assert_same_samples(got, 0, orig, orig->n_samples, "replay");
@@ -633,10 +688,7 @@ START_TEST(test_replay_stance_with_gaps)
 
   stance_recording_free(got);
   stance_recording_free(orig);
-  unlink(path);
-  rmdir(dir);
-  g_free(path);
-  free(dir);
+  remove_tmp(path, dir);
 }
 END_TEST
 
@@ -649,25 +701,18 @@ START_TEST(test_replay_trailing_gap_not_reproduced)
   StanceRecording *orig = NULL;
   stance_test_sim_run(&p, &orig, NULL);
   size_t n = orig->n_samples;
-  for (size_t i = n - 5; i < n; i++) {
-    orig->status[i] = STANCE_STATUS_GAP;
-    memset(orig->counts + i * STANCE_N_CELLS, 0, STANCE_N_CELLS * sizeof(int32_t));
-  }
-  char *dir = stance_test_tmpdir();
-  char *path = g_build_filename(dir, "tail.stance", NULL);
-  ck_assert_int_eq(stance_file_write(orig, path, NULL), STANCE_OK);
+  mark_gap(orig, n - 5, 5);
+  char *dir;
+  char *path = write_tmp_stance(orig, "tail.stance", &dir);
   EventLog log = {0};
   StanceSourceStats st;
-  StanceRecording *got = replay_all(path, &log, &st);
+  StanceRecording *got = replay_all(path, 0, STANCE_PROTO_UNKNOWN, &log, &st, NULL);
   ck_assert_uint_eq(got->n_samples, n - 5);
   assert_same_samples(got, 0, orig, n - 5, "replay");
   ck_assert_uint_eq(st.gap_samples, 5);
   stance_recording_free(got);
   stance_recording_free(orig);
-  unlink(path);
-  rmdir(dir);
-  g_free(path);
-  free(dir);
+  remove_tmp(path, dir);
 }
 END_TEST
 
@@ -687,7 +732,7 @@ check_replay_text(const char *relative, StanceLayout layout, bool cop)
 
   EventLog log = {0};
   StanceSourceStats st;
-  StanceRecording *got = replay_all(path, &log, &st);
+  StanceRecording *got = replay_all(path, 0, STANCE_PROTO_UNKNOWN, &log, &st, NULL);
   ck_assert_int_eq(got->layout, layout);
   ck_assert_uint_eq(got->n_channels, want->n_channels);
   ck_assert_uint_eq(got->n_samples, want->n_samples);
@@ -735,39 +780,21 @@ START_TEST(test_replay_realtime_speed)
   stance_test_sim_run(&p, &orig, NULL);
   StanceRecording *two = stance_recording_slice(orig, 0, 2000);
   ck_assert_ptr_nonnull(two);
-  char *dir = stance_test_tmpdir();
-  char *path = g_build_filename(dir, "two.stance", NULL);
-  ck_assert_int_eq(stance_file_write(two, path, NULL), STANCE_OK);
+  char *dir;
+  char *path = write_tmp_stance(two, "two.stance", &dir);
 
-  GError *e = NULL;
-  StanceSource *src = stance_replay_source_new(path, 4.0, &e);
   EventLog log = {0};
-  g_signal_connect(src, "event", G_CALLBACK(on_event), &log);
-  ck_assert(stance_source_open(src, &e));
-  StanceRecorder *r = stance_recorder_new(src, STANCE_PROTO_WEIGH_IN, STANCE_SIDE_BOTH, 0, &e);
-  gint64 t0 = g_get_monotonic_time();
-  ck_assert(stance_source_start(src, &e));
-  while (log.n[STANCE_SOURCE_EVENT_ENDED] == 0) {
-    require(stance_recorder_drain(r, &e), "drain: %s", e ? e->message : "");
-    require(g_get_monotonic_time() - t0 < 30 * G_USEC_PER_SEC, "no ENDED within 30 s");
-    spin_once();
-  }
-  double took = (double)(g_get_monotonic_time() - t0) / 1e6;
+  StanceSourceStats st;
+  double took = 0;
+  StanceRecording *got = replay_all(path, 4.0, STANCE_PROTO_WEIGH_IN, &log, &st, &took);
   ck_assert_msg(took > 0.3 && took < 1.5, "a 2 s file at speed 4 took %.3f s", took);
-  stance_source_stop(src);
-  require(stance_recorder_drain(r, &e), "drain: %s", e ? e->message : "");
-  const StanceRecording *got = stance_recorder_peek(r);
   ck_assert_uint_eq(got->n_samples, 2000);
   assert_same_samples(got, 0, two, 2000, "replay x4");
   ck_assert_int_eq(got->meta.protocol, STANCE_PROTO_WEIGH_IN);
-  stance_recorder_free(r);
-  g_object_unref(src);
+  stance_recording_free(got);
   stance_recording_free(two);
   stance_recording_free(orig);
-  unlink(path);
-  rmdir(dir);
-  g_free(path);
-  free(dir);
+  remove_tmp(path, dir);
 }
 END_TEST
 
@@ -810,36 +837,38 @@ START_TEST(test_recorder_max_and_steal)
 }
 END_TEST
 
+/* A test case of s whose tests each run their own context (setup, teardown), 300 s at most. */
+static TCase *
+add_case(Suite *s, const char *name)
+{
+  TCase *tc = tcase_create(name);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 300);
+  suite_add_tcase(s, tc);
+  return tc;
+}
+
 static Suite *
 source_suite(void)
 {
   Suite *s = suite_create("source");
-  TCase *sim = tcase_create("sim");
-  tcase_add_checked_fixture(sim, setup, teardown);
-  tcase_set_timeout(sim, 300);
+  TCase *sim = add_case(s, "sim");
   tcase_add_test(sim, test_sim_equals_run_every_rate);
   tcase_add_test(sim, test_sim_equals_run_cmj);
   tcase_add_test(sim, test_sim_realtime);
   tcase_add_test(sim, test_sim_stop_keeps_samples);
   tcase_add_test(sim, test_sim_info_and_rates);
-  suite_add_tcase(s, sim);
-  TCase *err = tcase_create("errors");
-  tcase_add_checked_fixture(err, setup, teardown);
-  tcase_set_timeout(err, 300);
+  TCase *err = add_case(s, "errors");
   tcase_add_test(err, test_state_errors);
   tcase_add_test(err, test_sim_parameter_errors);
   tcase_add_test(err, test_replay_errors);
-  suite_add_tcase(s, err);
-  TCase *rep = tcase_create("replay");
-  tcase_add_checked_fixture(rep, setup, teardown);
-  tcase_set_timeout(rep, 300);
+  TCase *rep = add_case(s, "replay");
   tcase_add_test(rep, test_replay_stance_with_gaps);
   tcase_add_test(rep, test_replay_trailing_gap_not_reproduced);
   tcase_add_test(rep, test_replay_text_plates_cop);
   tcase_add_test(rep, test_replay_text_combined);
   tcase_add_test(rep, test_replay_realtime_speed);
   tcase_add_test(rep, test_recorder_max_and_steal);
-  suite_add_tcase(s, rep);
   return s;
 }
 

@@ -1051,6 +1051,48 @@ START_TEST(test_list_and_info)
 END_TEST
 
 /* Start and stop at every rate: every sample the ADC converted arrives, in order, exact. */
+/* Runs one stream at rate with the plate's knobs as set: reads until `samples` have been read
+ * (failing after timeout_s), stops and reads what is left. keep_all: every sample read is kept in
+ * r->all. */
+static Reader *
+run_stream(Plate *p, StanceSource *src, double rate, guint64 samples, double timeout_s,
+           gboolean keep_all)
+{
+  Reader *r = reader_new(src, p);
+  r->keep_all = keep_all;
+  start_at(src, rate);
+  reader_until(r, samples, timeout_s);
+  stance_source_stop(src);
+  reader_drain(r);
+  return r;
+}
+
+static void
+assert_one_gap(Reader *r, guint64 start, guint64 len)
+{
+  ck_assert_msg(r->gaps->len == 2, "%u gaps, expected 1", r->gaps->len / 2);
+  guint64 s = g_array_index(r->gaps, guint64, 0), n = g_array_index(r->gaps, guint64, 1);
+  ck_assert_msg(s == start && n == len,
+                "gap of %" G_GUINT64_FORMAT " at %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT
+                " at %" G_GUINT64_FORMAT,
+                n, s, len, start);
+}
+
+/* A stream of plate p (its fault knob set) at rate, stopped after `samples`: what was read holds
+ * exactly one gap, of len samples at start, and no sample differs from the ADC's. Returns the
+ * reader, the source in *src (the caller frees both) and its counters in *st. */
+static Reader *
+one_gap_stream(Plate *p, double rate, guint64 samples, guint64 start, guint64 len,
+               StanceSource **src, StanceSourceStats *st)
+{
+  *src = open_source(p->serial);
+  Reader *r = run_stream(p, *src, rate, samples, 20 * timeout_scale(), FALSE);
+  assert_one_gap(r, start, len);
+  ck_assert_msg(r->bad == 0, "%s", r->first_bad);
+  stance_source_get_stats(*src, st);
+  return r;
+}
+
 START_TEST(test_rates)
 {
   Plate *p = emu_add_plate("SN-0100", 100);
@@ -1104,12 +1146,8 @@ START_TEST(test_long_4k)
 {
   Plate *p = emu_add_plate("SN-0200", 200);
   StanceSource *src = open_source("SN-0200");
-  Reader *r = reader_new(src, p);
   guint64 want = stance_test_under_valgrind() ? 20000 : 240000;
-  start_at(src, 4000);
-  reader_until(r, want, 60 * timeout_scale());
-  stance_source_stop(src);
-  reader_drain(r);
+  Reader *r = run_stream(p, src, 4000, want, 60 * timeout_scale(), FALSE);
   guint64 converted = plate_get(p, &p->adc_count);
   ck_assert_uint_ge(r->n, want);
   ck_assert_uint_eq(r->n, converted);
@@ -1130,41 +1168,15 @@ START_TEST(test_long_4k)
 }
 END_TEST
 
-/* Runs one stream at rate with the plate's knobs as set, stopping after `samples`. */
-static Reader *
-run_stream(Plate *p, StanceSource *src, double rate, guint64 samples)
-{
-  Reader *r = reader_new(src, p);
-  start_at(src, rate);
-  reader_until(r, samples, 20 * timeout_scale());
-  stance_source_stop(src);
-  reader_drain(r);
-  return r;
-}
-
-static void
-assert_one_gap(Reader *r, guint64 start, guint64 len)
-{
-  ck_assert_msg(r->gaps->len == 2, "%u gaps, expected 1", r->gaps->len / 2);
-  guint64 s = g_array_index(r->gaps, guint64, 0), n = g_array_index(r->gaps, guint64, 1);
-  ck_assert_msg(s == start && n == len,
-                "gap of %" G_GUINT64_FORMAT " at %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT
-                " at %" G_GUINT64_FORMAT,
-                n, s, len, start);
-}
-
 /* A frame lost on the way: exactly its 18 samples are a gap, at their place. At 4 kHz every frame
  * before it is full (18 samples), so frame 10 holds samples 180-197. */
 START_TEST(test_dropped_frame)
 {
   Plate *p = emu_add_plate("SN-0300", 300);
   p->drop_frame = 10;
-  StanceSource *src = open_source("SN-0300");
-  Reader *r = run_stream(p, src, 4000, 2000);
-  assert_one_gap(r, 180, 18);
-  ck_assert_msg(r->bad == 0, "%s", r->first_bad);
+  StanceSource *src;
   StanceSourceStats st;
-  stance_source_get_stats(src, &st);
+  Reader *r = one_gap_stream(p, 4000, 2000, 180, 18, &src, &st);
   ck_assert_uint_eq(st.frames_lost, 1);
   ck_assert_uint_eq(st.gap_samples, 18);
   ck_assert_uint_eq(st.crc_errors, 0);
@@ -1179,12 +1191,9 @@ START_TEST(test_corrupt_frame)
 {
   Plate *p = emu_add_plate("SN-0301", 301);
   p->corrupt_frame = 7;
-  StanceSource *src = open_source("SN-0301");
-  Reader *r = run_stream(p, src, 4000, 2000);
-  assert_one_gap(r, 126, 18);
-  ck_assert_msg(r->bad == 0, "%s", r->first_bad);
+  StanceSource *src;
   StanceSourceStats st;
-  stance_source_get_stats(src, &st);
+  Reader *r = one_gap_stream(p, 4000, 2000, 126, 18, &src, &st);
   ck_assert_uint_eq(st.crc_errors, 1);
   ck_assert_uint_eq(st.gap_samples, 18);
   ck_assert_uint_eq(r->n + 18, plate_get(p, &p->adc_count));
@@ -1199,12 +1208,9 @@ START_TEST(test_adc_crc)
 {
   Plate *p = emu_add_plate("SN-0302", 302);
   p->adc_crc_sample = 1000;
-  StanceSource *src = open_source("SN-0302");
-  Reader *r = run_stream(p, src, 2000, 3000);
-  assert_one_gap(r, 1000, 1);
-  ck_assert_msg(r->bad == 0, "%s", r->first_bad);
+  StanceSource *src;
   StanceSourceStats st;
-  stance_source_get_stats(src, &st);
+  Reader *r = one_gap_stream(p, 2000, 3000, 1000, 1, &src, &st);
   ck_assert_uint_eq(st.gap_samples, 1);
   ck_assert_uint_eq(st.crc_errors, 0);
   reader_free(r);
@@ -1219,12 +1225,7 @@ START_TEST(test_board_overflow)
   Plate *p = emu_add_plate("SN-0303", 303);
   p->overflow_sample = 500;
   StanceSource *src = open_source("SN-0303");
-  Reader *r = reader_new(src, p);
-  r->keep_all = TRUE;
-  start_at(src, 1000);
-  reader_until(r, 3000, 20 * timeout_scale());
-  stance_source_stop(src);
-  reader_drain(r);
+  Reader *r = run_stream(p, src, 1000, 3000, 20 * timeout_scale(), TRUE);
   g_mutex_lock(&emu->lock);
   guint64 drops = p->core.fifo.total_drops;
   g_mutex_unlock(&emu->lock);

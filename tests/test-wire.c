@@ -945,6 +945,32 @@ reseal(uint8_t *buf, size_t n)
     buf[n - 4 + i] = (uint8_t)(c >> (8 * i));
 }
 
+/* A field check table's row: the byte at `at` set to `value` must be refused with `code` and a
+ * message containing `says`. */
+typedef struct {
+  size_t at;
+  uint8_t value;
+  int code;
+  const char *says;
+} ByteCase;
+
+/* buf = good[0..n) with row k's byte set and the CRC recomputed, so the field check is reached. */
+static void
+patch_resealed(uint8_t *buf, const uint8_t *good, size_t n, const ByteCase *k)
+{
+  memcpy(buf, good, n);
+  buf[k->at] = k->value;
+  reseal(buf, n);
+}
+
+/* Row i (k) came back as r: it must be k's code, with a message naming the field. */
+static void
+expect_refused(size_t i, const ByteCase *k, int r, const StanceError *err)
+{
+  EXPECT(r == k->code, "case %zu: %d (%s)", i, r, err->message);
+  EXPECT(strstr(err->message, k->says), "case %zu: '%s' lacks '%s'", i, err->message, k->says);
+}
+
 START_TEST(frame_fields_refused)
 {
   StanceWireFrame f, g;
@@ -952,12 +978,7 @@ START_TEST(frame_fields_refused)
   StanceError err = {0};
   example_frame(&f);
   ck_assert_int_eq(stance_wire_frame_encode(&f, good, NULL), 0);
-  struct {
-    size_t at;
-    uint8_t value;
-    int code;
-    const char *says;
-  } cases[] = {
+  static const ByteCase cases[] = {
       {0, 'X', STANCE_EFORMAT, "magic"},
       {2, 2, STANCE_EVERSION, "protocol major 2 at offset 2"},
       {2, 0, STANCE_EVERSION, "protocol major 0 at offset 2"},
@@ -971,13 +992,9 @@ START_TEST(frame_fields_refused)
       {507, 0x80, STANCE_EFORMAT, "padding byte 0x80 at offset 507"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    memcpy(buf, good, sizeof buf);
-    buf[cases[i].at] = cases[i].value;
-    reseal(buf, sizeof buf);
+    patch_resealed(buf, good, sizeof buf, &cases[i]);
     int r = stance_wire_frame_decode(buf, sizeof buf, &g, &err);
-    ck_assert_msg(r == cases[i].code, "case %zu: %d (%s)", i, r, err.message);
-    ck_assert_msg(strstr(err.message, cases[i].says), "case %zu: '%s' lacks '%s'", i, err.message,
-                  cases[i].says);
+    expect_refused(i, &cases[i], r, &err);
   }
   /* Non-zero padding after every possible sample count. */
   for (unsigned n = 0; n <= 18; n++) {
@@ -1383,24 +1400,15 @@ START_TEST(msg_refused)
       EXPECT(r == STANCE_ECORRUPT, "bit %zu: %d (%s)", bit, r, err.message);
   }
   /* Field checks behind a valid CRC. */
-  struct {
-    size_t at;
-    uint8_t value;
-    int code;
-    const char *says;
-  } cases[] = {
+  static const ByteCase cases[] = {
       {0, 'X', STANCE_EFORMAT, "magic"},
       {7, 1, STANCE_EFORMAT, "reserved byte 0x01 at offset 7"},
       {9, 2, STANCE_EFORMAT, "payload length 605 at offset 8"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    memcpy(bad, buf, n);
-    bad[cases[i].at] = cases[i].value;
-    reseal(bad, n);
+    patch_resealed(bad, buf, n, &cases[i]);
     int r = stance_wire_msg_decode(bad, n, &m, &err);
-    EXPECT(r == cases[i].code, "case %zu: %d (%s)", i, r, err.message);
-    EXPECT(strstr(err.message, cases[i].says), "case %zu: '%s' lacks '%s'", i, err.message,
-           cases[i].says);
+    expect_refused(i, &cases[i], r, &err);
   }
   /* A command must carry status 0. */
   n = enc_msg(false, 1, STANCE_WIRE_OP_START, 4, 0, NULL, 0, bad);
@@ -1673,12 +1681,7 @@ START_TEST(calib_corruption)
     EXPECT_EQ(stance_wire_calib_check(good, n, NULL), STANCE_ETRUNC);
   good[STANCE_WIRE_CALIB_SIZE] = 0;
   EXPECT_EQ(stance_wire_calib_check(good, STANCE_WIRE_CALIB_SIZE + 1, NULL), STANCE_EFORMAT);
-  struct {
-    size_t at;
-    uint8_t value;
-    int code;
-    const char *says;
-  } cases[] = {
+  static const ByteCase cases[] = {
       {0, 'X', STANCE_EFORMAT, "magic"},
       {4, 2, STANCE_EVERSION, "version 2 at offset 4"},
       {6, 1, STANCE_EFORMAT, "reserved field 0x0001 at offset 6"},
@@ -1688,13 +1691,9 @@ START_TEST(calib_corruption)
       {96 + 7, 0x80, STANCE_EFORMAT, "creation time at offset 96 is negative"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    memcpy(blk, good, STANCE_WIRE_CALIB_SIZE);
-    blk[cases[i].at] = cases[i].value;
-    reseal(blk, STANCE_WIRE_CALIB_SIZE);
+    patch_resealed(blk, good, STANCE_WIRE_CALIB_SIZE, &cases[i]);
     int r = stance_wire_calib_check(blk, STANCE_WIRE_CALIB_SIZE, &err);
-    EXPECT(r == cases[i].code, "case %zu: %d (%s)", i, r, err.message);
-    EXPECT(strstr(err.message, cases[i].says), "case %zu: '%s' lacks '%s'", i, err.message,
-           cases[i].says);
+    expect_refused(i, &cases[i], r, &err);
     EXPECT_EQ(stance_wire_calib_decode(blk, STANCE_WIRE_CALIB_SIZE, &d, NULL), r);
   }
 }

@@ -23,6 +23,8 @@
  */
 #include "fw-core.h"
 
+#include "stance-bytes.h"
+
 #include <string.h>
 
 #define FW_CORE_PING_MAX 32u
@@ -52,19 +54,6 @@ ident_ok(const char *s, size_t max, bool serial)
       return false;
   }
   return n > 0;
-}
-
-static void
-put_u64le(uint8_t *p, uint64_t v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-get_u32le(const uint8_t *p)
-{
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 /* The consumer's view of the slot at the FIFO's tail without popping it (only the consumer moves
@@ -243,6 +232,18 @@ reply(uint8_t op, uint16_t tag, uint8_t status, const uint8_t *payload, uint16_t
   return n > 0 ? (size_t)n : 0;
 }
 
+/* The checks most commands open with, in this order: BUSY while streaming, BAD_ARG when the
+ * payload is not len bytes; STANCE_WIRE_ST_OK when both pass. */
+static uint8_t
+stopped_with_len(const FwCore *c, const StanceWireMsg *m, uint16_t len)
+{
+  if (c->streaming)
+    return STANCE_WIRE_ST_BUSY;
+  if (m->len != len)
+    return STANCE_WIRE_ST_BAD_ARG;
+  return STANCE_WIRE_ST_OK;
+}
+
 static size_t
 handle_info(FwCore *c, const StanceWireMsg *m, uint8_t *out, size_t cap)
 {
@@ -295,6 +296,7 @@ fw_core_handle_command(FwCore *c, const uint8_t *cmd, size_t len, uint8_t *out, 
   if (m.major != STANCE_WIRE_PROTO_MAJOR)
     return reply(m.op, m.tag, STANCE_WIRE_ST_VERSION, NULL, 0, out, cap);
 
+  uint8_t st;
   switch (m.op) {
   case STANCE_WIRE_OP_PING:
     if (m.len > FW_CORE_PING_MAX)
@@ -302,11 +304,9 @@ fw_core_handle_command(FwCore *c, const uint8_t *cmd, size_t len, uint8_t *out, 
     return reply(m.op, m.tag, STANCE_WIRE_ST_OK, m.payload, m.len, out, cap);
 
   case STANCE_WIRE_OP_SET_RATE: {
-    if (c->streaming)
-      return reply(m.op, m.tag, STANCE_WIRE_ST_BUSY, NULL, 0, out, cap);
-    if (m.len != 4)
-      return reply(m.op, m.tag, STANCE_WIRE_ST_BAD_ARG, NULL, 0, out, cap);
-    int code = stance_wire_rate_code(get_u32le(m.payload));
+    if ((st = stopped_with_len(c, &m, 4)) != STANCE_WIRE_ST_OK)
+      return reply(m.op, m.tag, st, NULL, 0, out, cap);
+    int code = stance_wire_rate_code(stance_get_le32(m.payload));
     if (code < 0 || !c->hw.set_rate(c->hw.ctx, code))
       return reply(m.op, m.tag, STANCE_WIRE_ST_BAD_ARG, NULL, 0, out, cap);
     c->rate_code = code;
@@ -314,10 +314,8 @@ fw_core_handle_command(FwCore *c, const uint8_t *cmd, size_t len, uint8_t *out, 
   }
 
   case STANCE_WIRE_OP_START:
-    if (c->streaming)
-      return reply(m.op, m.tag, STANCE_WIRE_ST_BUSY, NULL, 0, out, cap);
-    if (m.len != 0)
-      return reply(m.op, m.tag, STANCE_WIRE_ST_BAD_ARG, NULL, 0, out, cap);
+    if ((st = stopped_with_len(c, &m, 0)) != STANCE_WIRE_ST_OK)
+      return reply(m.op, m.tag, st, NULL, 0, out, cap);
     /* A new stream: whatever the previous one left unsent (its FINAL frame included) is gone. */
     fw_fifo_init(&c->fifo);
     c->seq = 0;
@@ -340,15 +338,13 @@ fw_core_handle_command(FwCore *c, const uint8_t *cmd, size_t len, uint8_t *out, 
       return reply(m.op, m.tag, STANCE_WIRE_ST_BAD_ARG, NULL, 0, out, cap);
     stream_end(c);
     uint8_t total[8];
-    put_u64le(total, stream_total(c));
+    stance_put_le64(total, stream_total(c));
     return reply(m.op, m.tag, STANCE_WIRE_ST_OK, total, sizeof total, out, cap);
   }
 
   case STANCE_WIRE_OP_READ_CALIB: {
-    if (c->streaming)
-      return reply(m.op, m.tag, STANCE_WIRE_ST_BUSY, NULL, 0, out, cap);
-    if (m.len != 0)
-      return reply(m.op, m.tag, STANCE_WIRE_ST_BAD_ARG, NULL, 0, out, cap);
+    if ((st = stopped_with_len(c, &m, 0)) != STANCE_WIRE_ST_OK)
+      return reply(m.op, m.tag, st, NULL, 0, out, cap);
     uint8_t block[STANCE_WIRE_CALIB_SIZE];
     if (!calib_stored(c, block))
       return reply(m.op, m.tag, STANCE_WIRE_ST_NO_CALIB, NULL, 0, out, cap);
@@ -365,10 +361,8 @@ fw_core_handle_command(FwCore *c, const uint8_t *cmd, size_t len, uint8_t *out, 
     return reply(m.op, m.tag, STANCE_WIRE_ST_OK, NULL, 0, out, cap);
 
   case STANCE_WIRE_OP_RESET:
-    if (c->streaming)
-      return reply(m.op, m.tag, STANCE_WIRE_ST_BUSY, NULL, 0, out, cap);
-    if (m.len != 0)
-      return reply(m.op, m.tag, STANCE_WIRE_ST_BAD_ARG, NULL, 0, out, cap);
+    if ((st = stopped_with_len(c, &m, 0)) != STANCE_WIRE_ST_OK)
+      return reply(m.op, m.tag, st, NULL, 0, out, cap);
     c->hw.request_reset(c->hw.ctx);
     return reply(m.op, m.tag, STANCE_WIRE_ST_OK, NULL, 0, out, cap);
 

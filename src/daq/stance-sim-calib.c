@@ -31,8 +31,6 @@ enum {
   CALIB_STREAM_SENSOR = 12,
 };
 
-#define CALIB_NOMINAL_GAIN 0.0004
-
 void
 stance_sim_calib_params_default(StanceSimCalibParams *p)
 {
@@ -62,12 +60,6 @@ stance_sim_calib_params_default(StanceSimCalibParams *p)
   p->omit_step = -1;
 }
 
-static bool
-in_range(double v, double lo, double hi)
-{
-  return isfinite(v) && v >= lo && v <= hi;
-}
-
 int
 stance_sim_calib_params_validate(const StanceSimCalibParams *p, StanceError *err)
 {
@@ -92,7 +84,7 @@ stance_sim_calib_params_validate(const StanceSimCalibParams *p, StanceError *err
       {"hysteresis_pct", p->hysteresis_pct, 0.0, 10.0},
   };
   for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
-    if (!in_range(r[i].v, r[i].lo, r[i].hi))
+    if (!_stance_sim_in_range(r[i].v, r[i].lo, r[i].hi))
       return stance_error_set(err, STANCE_ERANGE, "%s %g is outside its range (expected %g to %g)",
                               r[i].name, r[i].v, r[i].lo, r[i].hi);
   for (int c = 0; c < STANCE_N_CELLS; c++) {
@@ -102,7 +94,7 @@ stance_sim_calib_params_validate(const StanceSimCalibParams *p, StanceError *err
                               "gain_n_per_count[%d] %g is not usable (expected a finite gain "
                               "with 1e-9 < |gain| <= 1 N/count)",
                               c, g);
-    if (!in_range(p->offset_counts[c], -4194304.0, 4194304.0))
+    if (!_stance_sim_in_range(p->offset_counts[c], -4194304.0, 4194304.0))
       return stance_error_set(err, STANCE_ERANGE,
                               "offset_counts[%d] %g is outside +-4194304 (expected an offset "
                               "within half the ADC range)",
@@ -193,24 +185,6 @@ add_ring(Schedule *s, Ring r)
   return STANCE_OK;
 }
 
-/* Bilinear split of a plate load F at (x, y) onto the plate's cells (as the simulator's sensor
- * chain): F_i = F/4 (1 + s_xi x/a)(1 + s_yi y/b). */
-static void
-split_cells(const StancePlateGeometry *g, double f, double x, double y,
-            double out[STANCE_CELLS_PER_PLATE])
-{
-  double a = 0.0, b = 0.0;
-  for (int c = 0; c < STANCE_CELLS_PER_PLATE; c++) {
-    a += fabs(g->cell[c].x_mm) / STANCE_CELLS_PER_PLATE;
-    b += fabs(g->cell[c].y_mm) / STANCE_CELLS_PER_PLATE;
-  }
-  for (int c = 0; c < STANCE_CELLS_PER_PLATE; c++) {
-    double sx = g->cell[c].x_mm >= 0.0 ? 1.0 : -1.0;
-    double sy = g->cell[c].y_mm >= 0.0 ? 1.0 : -1.0;
-    out[c] = 0.25 * f * (1.0 + sx * x / a) * (1.0 + sy * y / b);
-  }
-}
-
 static bool
 same_place(int pa, double xa, double ya, int pb, double xb, double yb)
 {
@@ -251,13 +225,13 @@ stance_sim_calib_run(const StanceSimCalibParams *p, const StanceSimCalibStep *st
       return stance_error_set(err, STANCE_EINVAL, "step %zu: plate %d (expected -1, 0 or 1)", k + 1,
                               s->plate);
     const StancePlateGeometry *g = &geo.plate[s->plate];
-    if (!in_range(s->x_mm, -0.5 * g->width_mm, 0.5 * g->width_mm) ||
-        !in_range(s->y_mm, -0.5 * g->length_mm, 0.5 * g->length_mm))
+    if (!_stance_sim_in_range(s->x_mm, -0.5 * g->width_mm, 0.5 * g->width_mm) ||
+        !_stance_sim_in_range(s->y_mm, -0.5 * g->length_mm, 0.5 * g->length_mm))
       return stance_error_set(err, STANCE_ERANGE,
                               "step %zu: position x %g y %g mm is off the plate (expected |x| <= "
                               "%g, |y| <= %g mm)",
                               k + 1, s->x_mm, s->y_mm, 0.5 * g->width_mm, 0.5 * g->length_mm);
-    if (!in_range(s->mass_kg, 0.0, 2000.0))
+    if (!_stance_sim_in_range(s->mass_kg, 0.0, 2000.0))
       return stance_error_set(err, STANCE_ERANGE, "step %zu: mass %g kg (expected 0 to 2000 kg)",
                               k + 1, s->mass_kg);
   }
@@ -355,18 +329,18 @@ stance_sim_calib_run(const StanceSimCalibParams *p, const StanceSimCalibStep *st
   /* what an uncalibrated board carries: nominal gains, no offsets */
   stance_calibration_default(&rec->calib);
   for (int c = 0; c < STANCE_N_CELLS; c++)
-    rec->calib.gain_n_per_count[c] = CALIB_NOMINAL_GAIN;
-  snprintf(rec->calib.id, sizeof rec->calib.id, "SIM-0001-nominal");
-  snprintf(rec->calib.board_serial, sizeof rec->calib.board_serial, "SIM-0001");
-  rec->calib.created_unix_ms = INT64_C(1767225600000);
+    rec->calib.gain_n_per_count[c] = STANCE_SIM_GAIN_NOMINAL;
+  snprintf(rec->calib.id, sizeof rec->calib.id, "%s", STANCE_SIM_BOARD_SERIAL "-nominal");
+  snprintf(rec->calib.board_serial, sizeof rec->calib.board_serial, "%s", STANCE_SIM_BOARD_SERIAL);
+  rec->calib.created_unix_ms = STANCE_SIM_EPOCH_MS;
   rec->has_calibration = true;
   StanceMeta *meta = &rec->meta;
   meta->protocol = STANCE_PROTO_UNKNOWN;
   meta->side = STANCE_SIDE_BOTH;
-  meta->start_unix_ms = INT64_C(1767225600000); /* 2026-01-01T00:00:00Z */
-  snprintf(meta->board_serial, sizeof meta->board_serial, "SIM-0001");
+  meta->start_unix_ms = STANCE_SIM_EPOCH_MS;
+  snprintf(meta->board_serial, sizeof meta->board_serial, "%s", STANCE_SIM_BOARD_SERIAL);
   snprintf(meta->firmware_version, sizeof meta->firmware_version, "sim");
-  snprintf(meta->calibration_id, sizeof meta->calibration_id, "SIM-0001-nominal");
+  snprintf(meta->calibration_id, sizeof meta->calibration_id, "%s", rec->calib.id);
   snprintf(meta->source, sizeof meta->source, "simulator");
   char buf[64];
   stance_meta_set(meta, "sim.session", "calibration");
@@ -398,7 +372,7 @@ stance_sim_calib_run(const StanceSimCalibParams *p, const StanceSimCalibStep *st
           double u = m / q->peak;
           f += p->hysteresis_pct / 100.0 * q->peak * g * 4.0 * u * (1.0 - u);
         }
-        split_cells(&geo.plate[q->plate], f, q->x, q->y, part);
+        _stance_sim_split_cells(&geo.plate[q->plate], f, q->x, q->y, part);
         for (int c = 0; c < STANCE_CELLS_PER_PLATE; c++)
           cells[q->plate * STANCE_CELLS_PER_PLATE + c] += part[c];
       }
@@ -409,7 +383,7 @@ stance_sim_calib_run(const StanceSimCalibParams *p, const StanceSimCalibStep *st
       const Ring *rg = &sch.ring[k];
       double dt = ti - rg->t0;
       double f = amp * rg->df * exp(-dt / p->settle_tau_s) * sin(w_ring * dt);
-      split_cells(&geo.plate[rg->plate], f, rg->x, rg->y, part);
+      _stance_sim_split_cells(&geo.plate[rg->plate], f, rg->x, rg->y, part);
       for (int c = 0; c < STANCE_CELLS_PER_PLATE; c++)
         cells[rg->plate * STANCE_CELLS_PER_PLATE + c] += part[c];
     }
@@ -427,18 +401,8 @@ stance_sim_calib_run(const StanceSimCalibParams *p, const StanceSimCalibStep *st
     }
     int32_t counts[STANCE_N_CELLS];
     uint16_t status = 0;
-    for (int c = 0; c < STANCE_N_CELLS; c++) {
-      double v = nearbyint(cell_counts[truth->channel_cell[c]]);
-      if (v >= (double)STANCE_ADC_MAX) {
-        counts[c] = STANCE_ADC_MAX;
-        status |= (uint16_t)(1u << c);
-      } else if (v <= (double)STANCE_ADC_MIN) {
-        counts[c] = STANCE_ADC_MIN;
-        status |= (uint16_t)(1u << c);
-      } else {
-        counts[c] = (int32_t)v;
-      }
-    }
+    for (int c = 0; c < STANCE_N_CELLS; c++)
+      counts[c] = _stance_sim_adc_counts(cell_counts[truth->channel_cell[c]], c, &status);
     r = stance_recording_append_counts(rec, counts, status);
     if (r < 0) {
       r = stance_error_set(err, r, "could not store simulated sample %zu", i);

@@ -106,6 +106,42 @@ _stance_rng_range(StanceSimRng *r, double lo, double hi)
   return lo + (hi - lo) * _stance_rng_uniform(r);
 }
 
+/* ---- The virtual board (stance-sim.c, stance-sim-calib.c) ---- */
+
+/* N/count of the virtual board's cells before their tolerance; its serial; when sessions start. */
+#define STANCE_SIM_GAIN_NOMINAL 0.0004
+#define STANCE_SIM_BOARD_SERIAL "SIM-0001"
+#define STANCE_SIM_EPOCH_MS INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
+
+/* v is finite and within [lo, hi]. */
+static inline bool
+_stance_sim_in_range(double v, double lo, double hi)
+{
+  return isfinite(v) && v >= lo && v <= hi;
+}
+
+/* Splits a plate's vertical force F with centre of pressure (x, y) onto its four cells (the
+ * bilinear rule, see stance-sim.c). */
+void _stance_sim_split_cells(const StancePlateGeometry *g, double f, double x, double y,
+                             double out[STANCE_CELLS_PER_PLATE]);
+
+/* ADC counts of channel c for the value v (counts, rounded to the nearest integer), clamped at the
+ * rails; a clamped channel sets its saturation bit in *status. */
+static inline int32_t
+_stance_sim_adc_counts(double v, int c, uint16_t *status)
+{
+  v = nearbyint(v);
+  if (v >= (double)STANCE_ADC_MAX) {
+    *status |= (uint16_t)(1u << c);
+    return STANCE_ADC_MAX;
+  }
+  if (v <= (double)STANCE_ADC_MIN) {
+    *status |= (uint16_t)(1u << c);
+    return STANCE_ADC_MIN;
+  }
+  return (int32_t)v;
+}
+
 /* ---- Smooth shapes on x in [0, 1] ---- */
 
 /* 0 -> 1 with zero slope at both ends (cubic smoothstep); clamps outside [0, 1]. */

@@ -484,12 +484,6 @@ stance_sim_params_default(StanceSimParams *p, StanceProtocol protocol)
   }
 }
 
-static bool
-in_range(double v, double lo, double hi)
-{
-  return isfinite(v) && v >= lo && v <= hi;
-}
-
 int
 stance_sim_params_validate(const StanceSimParams *p, StanceError *err)
 {
@@ -501,16 +495,16 @@ stance_sim_params_validate(const StanceSimParams *p, StanceError *err)
                             "protocol: %d is not a known protocol (expected an id such as cmj, "
                             "quiet-standing or back-squat)",
                             (int)p->protocol);
-  if (!in_range(p->sample_rate_hz, 100.0, 10000.0))
+  if (!_stance_sim_in_range(p->sample_rate_hz, 100.0, 10000.0))
     return stance_error_set(
         err, STANCE_ERANGE,
         "rate: %g Hz is outside 100-10000 Hz (the board runs at 500, 1000, 2000 "
         "or 4000 Hz)",
         p->sample_rate_hz);
-  if (!in_range(p->body_mass_kg, 20.0, 250.0))
+  if (!_stance_sim_in_range(p->body_mass_kg, 20.0, 250.0))
     return stance_error_set(err, STANCE_ERANGE, "body-mass: %g kg is outside 20-250 kg",
                             p->body_mass_kg);
-  if (!in_range(p->external_load_kg, 0.0, 500.0))
+  if (!_stance_sim_in_range(p->external_load_kg, 0.0, 500.0))
     return stance_error_set(err, STANCE_ERANGE, "load: %g kg is outside 0-500 kg",
                             p->external_load_kg);
   if (p->side != STANCE_SIDE_BOTH && p->side != STANCE_SIDE_LEFT && p->side != STANCE_SIDE_RIGHT)
@@ -529,13 +523,13 @@ stance_sim_params_validate(const StanceSimParams *p, StanceError *err)
                             info->name, stance_side_name(p->side));
   if (p->weaker != STANCE_SIDE_LEFT && p->weaker != STANCE_SIDE_RIGHT)
     return stance_error_set(err, STANCE_EINVAL, "weaker: expected left or right");
-  if (!in_range(p->asym_force_pct, 0.0, 60.0))
+  if (!_stance_sim_in_range(p->asym_force_pct, 0.0, 60.0))
     return stance_error_set(err, STANCE_ERANGE, "asym-force: %g %% is outside 0-60 %%",
                             p->asym_force_pct);
-  if (!in_range(p->asym_rfd_pct, 0.0, 60.0))
+  if (!_stance_sim_in_range(p->asym_rfd_pct, 0.0, 60.0))
     return stance_error_set(err, STANCE_ERANGE, "asym-rfd: %g %% is outside 0-60 %%",
                             p->asym_rfd_pct);
-  if (!in_range(p->asym_impulse_pct, 0.0, 60.0))
+  if (!_stance_sim_in_range(p->asym_impulse_pct, 0.0, 60.0))
     return stance_error_set(err, STANCE_ERANGE, "asym-impulse: %g %% is outside 0-60 %%",
                             p->asym_impulse_pct);
   if (p->reps < 0 || p->reps > 50)
@@ -544,27 +538,27 @@ stance_sim_params_validate(const StanceSimParams *p, StanceError *err)
   if (p->sets < 0 || p->sets > 10)
     return stance_error_set(err, STANCE_ERANGE,
                             "sets: %d is outside 1-10 (0 means the protocol's default)", p->sets);
-  if (!in_range(p->fatigue_pct, 0.0, 50.0))
+  if (!_stance_sim_in_range(p->fatigue_pct, 0.0, 50.0))
     return stance_error_set(err, STANCE_ERANGE, "fatigue: %g %% is outside 0-50 %%",
                             p->fatigue_pct);
-  if (!(p->tempo_s == 0.0 || in_range(p->tempo_s, 1.0, 10.0)))
+  if (!(p->tempo_s == 0.0 || _stance_sim_in_range(p->tempo_s, 1.0, 10.0)))
     return stance_error_set(err, STANCE_ERANGE,
                             "tempo: %g s is outside 1-10 s (0 means the protocol's default)",
                             p->tempo_s);
-  if (!(p->duration_s == 0.0 || in_range(p->duration_s, 1.0, 600.0)))
+  if (!(p->duration_s == 0.0 || _stance_sim_in_range(p->duration_s, 1.0, 600.0)))
     return stance_error_set(err, STANCE_ERANGE,
                             "duration: %g s is outside 1-600 s (0 means the protocol's default)",
                             p->duration_s);
-  if (!in_range(p->adc_noise_counts, 0.0, 100000.0))
+  if (!_stance_sim_in_range(p->adc_noise_counts, 0.0, 100000.0))
     return stance_error_set(err, STANCE_ERANGE, "adc-noise: %g counts RMS is outside 0-100000",
                             p->adc_noise_counts);
-  if (!in_range(p->cell_noise_n, 0.0, 100.0))
+  if (!_stance_sim_in_range(p->cell_noise_n, 0.0, 100.0))
     return stance_error_set(err, STANCE_ERANGE, "cell-noise: %g N RMS is outside 0-100 N",
                             p->cell_noise_n);
   if (!(p->mains_hz == 0.0 || p->mains_hz == 50.0 || p->mains_hz == 60.0))
     return stance_error_set(err, STANCE_ERANGE, "mains: %g Hz is not 0 (off), 50 or 60",
                             p->mains_hz);
-  if (!in_range(p->mains_amp_n, 0.0, 100.0))
+  if (!_stance_sim_in_range(p->mains_amp_n, 0.0, 100.0))
     return stance_error_set(err, STANCE_ERANGE, "mains-amp: %g N is outside 0-100 N",
                             p->mains_amp_n);
   if (p->mains_amp_n > 0.0 && p->mains_hz == 0.0)
@@ -576,17 +570,18 @@ stance_sim_params_validate(const StanceSimParams *p, StanceError *err)
     return stance_error_set(err, STANCE_ERANGE,
                             "mains: %g Hz hum needs a rate above %g Hz (rate is %g Hz)",
                             p->mains_hz, 2.0 * p->mains_hz, p->sample_rate_hz);
-  if (!in_range(p->drift_n_per_min, -100.0, 100.0))
+  if (!_stance_sim_in_range(p->drift_n_per_min, -100.0, 100.0))
     return stance_error_set(err, STANCE_ERANGE, "drift: %g N/min is outside -100 to 100 N/min",
                             p->drift_n_per_min);
   static const char *foot_key[STANCE_N_PLATES] = {"foot-left", "foot-right"};
   for (int k = 0; k < STANCE_N_PLATES; k++)
-    if (!in_range(p->foot_x_mm[k], -150.0, 150.0) || !in_range(p->foot_y_mm[k], -200.0, 200.0))
+    if (!_stance_sim_in_range(p->foot_x_mm[k], -150.0, 150.0) ||
+        !_stance_sim_in_range(p->foot_y_mm[k], -200.0, 200.0))
       return stance_error_set(err, STANCE_ERANGE,
                               "%s: (%g, %g) mm is off the plate's loading area (expected x within "
                               "+-150 mm and y within +-200 mm)",
                               foot_key[k], p->foot_x_mm[k], p->foot_y_mm[k]);
-  if (!(p->rest_s == 0.0 || in_range(p->rest_s, 10.0, 900.0)))
+  if (!(p->rest_s == 0.0 || _stance_sim_in_range(p->rest_s, 10.0, 900.0)))
     return stance_error_set(err, STANCE_ERANGE,
                             "rest: %g s is outside 10-900 s (0 means the default 150 s)",
                             p->rest_s);
@@ -813,20 +808,17 @@ static const double sim_gain_dev[STANCE_N_CELLS] = {+0.021, -0.013, +0.008, -0.0
                                                     +0.015, -0.004, -0.019, +0.029};
 static const double sim_offset[STANCE_N_CELLS] = {4312.0, 6877.0, 2954.0, 8120.0,
                                                   5539.0, 3381.0, 7706.0, 2487.0};
-#define SIM_GAIN_NOMINAL 0.0004
-#define SIM_BOARD_SERIAL "SIM-0001"
 #define SIM_CALIBRATION_ID "SIM-0001-2026-01-01-1"
-#define SIM_EPOCH_MS INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
 
 void
 stance_sim_calibration(StanceCalibration *cal)
 {
   stance_calibration_default(cal);
   snprintf(cal->id, sizeof cal->id, "%s", SIM_CALIBRATION_ID);
-  snprintf(cal->board_serial, sizeof cal->board_serial, "%s", SIM_BOARD_SERIAL);
-  cal->created_unix_ms = SIM_EPOCH_MS;
+  snprintf(cal->board_serial, sizeof cal->board_serial, "%s", STANCE_SIM_BOARD_SERIAL);
+  cal->created_unix_ms = STANCE_SIM_EPOCH_MS;
   for (int c = 0; c < STANCE_N_CELLS; c++) {
-    cal->gain_n_per_count[c] = SIM_GAIN_NOMINAL * (1.0 + sim_gain_dev[c]);
+    cal->gain_n_per_count[c] = STANCE_SIM_GAIN_NOMINAL * (1.0 + sim_gain_dev[c]);
     cal->offset_counts[c] = sim_offset[c];
   }
 }
@@ -835,9 +827,9 @@ stance_sim_calibration(StanceCalibration *cal)
  * at the corners of a centred rectangle (+-a, +-b) the bilinear split
  *   F_i = F/4 (1 + s_xi x/a)(1 + s_yi y/b)
  * sums to F and its moments sum(F_i x_i) = F x, sum(F_i y_i) = F y reproduce the CoP exactly. */
-static void
-split_cells(const StancePlateGeometry *g, double f, double x, double y,
-            double out[STANCE_CELLS_PER_PLATE])
+void
+_stance_sim_split_cells(const StancePlateGeometry *g, double f, double x, double y,
+                        double out[STANCE_CELLS_PER_PLATE])
 {
   double a = 0.0, b = 0.0;
   for (int c = 0; c < STANCE_CELLS_PER_PLATE; c++) {
@@ -856,7 +848,8 @@ scene_cell_force(const StanceSimScene *s, const StanceCalibration *cal, size_t i
 {
   int plate = channel / STANCE_CELLS_PER_PLATE;
   double cells[STANCE_CELLS_PER_PLATE];
-  split_cells(&cal->plate[plate], s->f[plate][i], s->cx[plate][i], s->cy[plate][i], cells);
+  _stance_sim_split_cells(&cal->plate[plate], s->f[plate][i], s->cx[plate][i], s->cy[plate][i],
+                          cells);
   return cells[channel % STANCE_CELLS_PER_PLATE];
 }
 
@@ -877,8 +870,8 @@ saturate_setup(const StanceSimScene *s, StanceCalibration *cal)
   for (size_t i = 0; i < s->n; i++) {
     double cells[STANCE_N_CELLS];
     for (int pl = 0; pl < STANCE_N_PLATES; pl++)
-      split_cells(&cal->plate[pl], s->f[pl][i], s->cx[pl][i], s->cy[pl][i],
-                  cells + pl * STANCE_CELLS_PER_PLATE);
+      _stance_sim_split_cells(&cal->plate[pl], s->f[pl][i], s->cx[pl][i], s->cy[pl][i],
+                              cells + pl * STANCE_CELLS_PER_PLATE);
     for (int c = 0; c < STANCE_N_CELLS; c++)
       if (cells[c] > fmax) {
         fmax = cells[c];
@@ -933,8 +926,8 @@ fill_meta(StanceMeta *m, const StanceSimParams *p)
   m->protocol = p->protocol;
   m->side = p->side;
   snprintf(m->athlete, sizeof m->athlete, "%s", "Simulated athlete");
-  m->start_unix_ms = SIM_EPOCH_MS;
-  snprintf(m->board_serial, sizeof m->board_serial, "%s", SIM_BOARD_SERIAL);
+  m->start_unix_ms = STANCE_SIM_EPOCH_MS;
+  snprintf(m->board_serial, sizeof m->board_serial, "%s", STANCE_SIM_BOARD_SERIAL);
   snprintf(m->firmware_version, sizeof m->firmware_version, "%s", "sim");
   snprintf(m->calibration_id, sizeof m->calibration_id, "%s", SIM_CALIBRATION_ID);
   snprintf(m->source, sizeof m->source, "%s", "simulator");
@@ -1007,8 +1000,8 @@ sensor_chain(const StanceSimScene *s, const StanceSimParams *p, StanceRecording 
     double t = _stance_sim_t(s, i);
     double cells[STANCE_N_CELLS];
     for (int pl = 0; pl < STANCE_N_PLATES; pl++)
-      split_cells(&cal.plate[pl], s->f[pl][i], s->cx[pl][i], s->cy[pl][i],
-                  cells + pl * STANCE_CELLS_PER_PLATE);
+      _stance_sim_split_cells(&cal.plate[pl], s->f[pl][i], s->cx[pl][i], s->cy[pl][i],
+                              cells + pl * STANCE_CELLS_PER_PLATE);
     int32_t counts[STANCE_N_CELLS];
     uint16_t status = 0;
     for (int c = 0; c < STANCE_N_CELLS; c++) {
@@ -1020,16 +1013,7 @@ sensor_chain(const StanceSimScene *s, const StanceSimParams *p, StanceRecording 
       if (p->mains_hz > 0.0)
         f += p->mains_amp_n * sin(w_mains * t + phase[c]);
       double v = cal.offset_counts[c] + f / cal.gain_n_per_count[c] + p->adc_noise_counts * g_adc;
-      v = nearbyint(v);
-      if (v >= (double)STANCE_ADC_MAX) {
-        counts[c] = STANCE_ADC_MAX;
-        status |= (uint16_t)(1u << c);
-      } else if (v <= (double)STANCE_ADC_MIN) {
-        counts[c] = STANCE_ADC_MIN;
-        status |= (uint16_t)(1u << c);
-      } else {
-        counts[c] = (int32_t)v;
-      }
+      counts[c] = _stance_sim_adc_counts(v, c, &status);
     }
     int r = stance_recording_append_counts(rec, counts, status);
     if (r < 0) {

@@ -10,7 +10,8 @@
  * more, so nothing is lost; it waits 2 ms when the ring is full). Gap samples of the file are not
  * pushed: the index skips them, exactly as a board's lost frames do, and they are counted as
  * gap_samples. Gap samples at the very end of a file have no later sample to mark them, so a
- * recording of the replay ends before them. After the last sample the source emits ENDED.
+ * recording of the replay ends before them. After the last sample the source emits ENDED. The
+ * base class runs the pacing thread (_stance_source_pace).
  */
 #include "stance-source-replay.h"
 
@@ -22,8 +23,6 @@
 #include "stance-file.h"
 #include "stance-import.h"
 
-#define TICK_US 5000
-#define FULL_WAIT_US 2000
 #define BATCH 256
 
 struct _StanceReplaySource {
@@ -32,36 +31,9 @@ struct _StanceReplaySource {
   char *path;
   double speed;         /* 0 = as fast as the ring takes */
   StanceRecording *rec; /* the file, from open() to close() */
-
-  GThread *thread;
-  GMutex lock; /* guards stop_requested */
-  GCond cond;
-  gboolean stop_requested;
 };
 
 G_DEFINE_FINAL_TYPE(StanceReplaySource, stance_replay_source, STANCE_TYPE_SOURCE)
-
-/* Sleeps until the monotonic time `until` or a stop request. Returns TRUE when stopping. */
-static gboolean
-wait_until(StanceReplaySource *self, gint64 until)
-{
-  g_mutex_lock(&self->lock);
-  while (!self->stop_requested)
-    if (!g_cond_wait_until(&self->cond, &self->lock, until))
-      break;
-  gboolean s = self->stop_requested;
-  g_mutex_unlock(&self->lock);
-  return s;
-}
-
-static gboolean
-stop_requested(StanceReplaySource *self)
-{
-  g_mutex_lock(&self->lock);
-  gboolean s = self->stop_requested;
-  g_mutex_unlock(&self->lock);
-  return s;
-}
 
 /* File sample i as the board would deliver it (layouts as in stance-ring.h). */
 static void
@@ -95,29 +67,10 @@ pace(gpointer data)
   StanceSample buf[BATCH];
 
   while (pos < rec->n_samples) {
-    if (stop_requested(self))
-      return NULL;
-    size_t n = rec->n_samples - pos;
-    if (self->speed > 0) {
-      gint64 now = g_get_monotonic_time();
-      double due = floor((double)(now - t0) * rate / 1e6) + 1.0;
-      if (due <= (double)pos) {
-        if (wait_until(self, now + TICK_US))
-          return NULL;
-        continue;
-      }
-      if (due - (double)pos < (double)n)
-        n = (size_t)(due - (double)pos);
-      n = MIN(n, (size_t)BATCH);
-    } else {
-      size_t space = _stance_source_ring_space(src);
-      if (space == 0) {
-        if (wait_until(self, g_get_monotonic_time() + FULL_WAIT_US))
-          return NULL;
-        continue;
-      }
-      n = MIN(n, MIN(space, (size_t)BATCH));
-    }
+    /* The file position is the stream's index: gap samples count as released. */
+    size_t n = _stance_source_pace(src, rate, t0, pos, MIN(rec->n_samples - pos, (size_t)BATCH));
+    if (n == 0)
+      return NULL; /* stopping */
     /* n file samples; the gaps among them are skipped, so at most n go into the ring. */
     size_t m = 0;
     guint64 gaps = 0;
@@ -244,35 +197,14 @@ replay_open(StanceSource *source, GError **error)
 static gboolean
 replay_start(StanceSource *source, GError **error)
 {
-  StanceReplaySource *self = STANCE_REPLAY_SOURCE(source);
-  self->stop_requested = FALSE;
-  self->thread = g_thread_try_new("stance-replay", pace, self, error);
-  if (!self->thread) {
-    g_prefix_error(error, "cannot start the replay thread: ");
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static void
-replay_stop(StanceSource *source)
-{
-  StanceReplaySource *self = STANCE_REPLAY_SOURCE(source);
-  if (!self->thread)
-    return;
-  g_mutex_lock(&self->lock);
-  self->stop_requested = TRUE;
-  g_cond_broadcast(&self->cond);
-  g_mutex_unlock(&self->lock);
-  g_thread_join(self->thread);
-  self->thread = NULL;
+  return _stance_source_start_pacing(source, "stance-replay", pace, error);
 }
 
 static void
 replay_close(StanceSource *source)
 {
+  /* The base class has stopped and joined the pacing thread. */
   StanceReplaySource *self = STANCE_REPLAY_SOURCE(source);
-  replay_stop(source);
   stance_recording_free(self->rec);
   self->rec = NULL;
 }
@@ -283,8 +215,6 @@ stance_replay_source_finalize(GObject *object)
   StanceReplaySource *self = STANCE_REPLAY_SOURCE(object);
   stance_recording_free(self->rec);
   g_free(self->path);
-  g_mutex_clear(&self->lock);
-  g_cond_clear(&self->cond);
   G_OBJECT_CLASS(stance_replay_source_parent_class)->finalize(object);
 }
 
@@ -296,15 +226,14 @@ stance_replay_source_class_init(StanceReplaySourceClass *klass)
   sc->open = replay_open;
   sc->set_rate = NULL; /* the base class allows only the file's rate, which needs no change */
   sc->start = replay_start;
-  sc->stop = replay_stop;
+  sc->stop = NULL; /* the base class ends the pacing thread */
   sc->close = replay_close;
 }
 
 static void
 stance_replay_source_init(StanceReplaySource *self)
 {
-  g_mutex_init(&self->lock);
-  g_cond_init(&self->cond);
+  (void)self;
 }
 
 StanceSource *

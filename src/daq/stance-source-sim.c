@@ -5,10 +5,11 @@
  *
  * Threads:
  *  - the owner thread calls open/set_rate/start/stop/close (the base class checks the states);
- *  - one pacing thread per stream releases samples into the ring: by the monotonic clock
- *    (realtime: sample k is released once k / rate seconds have passed since the first one), or
- *    as fast as the ring has room (not realtime: it never pushes more than the ring can take, so
- *    nothing is lost, and waits 2 ms when the ring is full instead of spinning);
+ *  - one pacing thread per stream (run by the base class, _stance_source_pace) releases samples
+ *    into the ring: by the monotonic clock (realtime: sample k is released once k / rate seconds
+ *    have passed since the first one), or as fast as the ring has room (not realtime: it never
+ *    pushes more than the ring can take, so nothing is lost, and waits 2 ms when the ring is full
+ *    instead of spinning);
  *  - the simulator runs a whole repetition at a time (stance_sim_run: 0.1-4 s of CPU at 4 kHz), so
  *    it runs on a generator thread, never on the pacing thread: the first repetition when the
  *    stream starts, the next one (seed + 1, seed + 2, ...) when the current one is out or, in
@@ -19,17 +20,11 @@
  */
 #include "stance-source-sim.h"
 
-#include <math.h>
 #include <string.h>
 
 static const double sim_rates[] = {500.0, 1000.0, 2000.0, 4000.0};
 #define N_SIM_RATES ((int)G_N_ELEMENTS(sim_rates))
 
-/* Realtime release granularity: the pacing thread wakes this often (µs). 5 ms is finer than a
- * board's 10 ms USB transfers and costs 200 wake-ups a second. */
-#define TICK_US 5000
-/* Not realtime and the ring is full: wait this long before looking again (µs). */
-#define FULL_WAIT_US 2000
 /* Realtime: the next repetition is simulated once this much of the current one is left (s). The
  * longest (back squat at 4 kHz) takes about 4 s of CPU; not realtime, the next one is made when
  * needed (the consumer is not bound to the clock, and a stream cut short wastes nothing). */
@@ -110,36 +105,9 @@ struct _StanceSimSource {
 
   StanceSimParams params; /* sample_rate_hz is the current rate */
   gboolean realtime;
-
-  GThread *thread;
-  GMutex lock; /* guards stop_requested; cond wakes the pacing thread early */
-  GCond cond;
-  gboolean stop_requested;
 };
 
 G_DEFINE_FINAL_TYPE(StanceSimSource, stance_sim_source, STANCE_TYPE_SOURCE)
-
-static gboolean
-stop_requested(StanceSimSource *self)
-{
-  g_mutex_lock(&self->lock);
-  gboolean s = self->stop_requested;
-  g_mutex_unlock(&self->lock);
-  return s;
-}
-
-/* Sleeps until the monotonic time `until` or a stop request. Returns TRUE when stopping. */
-static gboolean
-wait_until(StanceSimSource *self, gint64 until)
-{
-  g_mutex_lock(&self->lock);
-  while (!self->stop_requested)
-    if (!g_cond_wait_until(&self->cond, &self->lock, until))
-      break;
-  gboolean s = self->stop_requested;
-  g_mutex_unlock(&self->lock);
-  return s;
-}
 
 /* Waits for a job; FALSE when a stop was requested first. */
 static gboolean
@@ -155,7 +123,7 @@ job_wait(StanceSimSource *self, GenJob *job)
       return TRUE;
     /* The generator knows nothing of the source (it may outlive it), so a stop request is seen
      * here within 10 ms rather than by a wake-up. */
-    if (stop_requested(self))
+    if (_stance_source_pacing_stopped(STANCE_SOURCE(self)))
       return FALSE;
   }
 }
@@ -190,7 +158,7 @@ pace(gpointer data)
   gint64 t0 = -1;    /* realtime: when sample 0 was due */
   StanceSample buf[BATCH];
 
-  while (!stop_requested(self)) {
+  while (!_stance_source_pacing_stopped(src)) {
     if (!rec) {
       if (!job_wait(self, cur))
         break;
@@ -228,28 +196,10 @@ pace(gpointer data)
       }
     }
 
-    size_t n = rec->n_samples - pos;
-    if (self->realtime) {
-      gint64 now = g_get_monotonic_time();
-      /* Samples due by now: floor(elapsed * rate). Doubles hold µs * Hz exactly far beyond any
-       * session's length. */
-      guint64 due = (guint64)floor((double)(now - t0) * rate / 1e6) + 1;
-      guint64 want = due > index ? due - index : 0;
-      if (want == 0) {
-        if (wait_until(self, now + TICK_US))
-          break;
-        continue;
-      }
-      n = MIN(n, (size_t)MIN(want, (guint64)BATCH));
-    } else {
-      size_t space = _stance_source_ring_space(src);
-      if (space == 0) {
-        if (wait_until(self, g_get_monotonic_time() + FULL_WAIT_US))
-          break;
-        continue;
-      }
-      n = MIN(n, MIN(space, (size_t)BATCH));
-    }
+    size_t n = _stance_source_pace(src, self->realtime ? rate : 0.0, t0, index,
+                                   MIN(rec->n_samples - pos, (size_t)BATCH));
+    if (n == 0)
+      break; /* stopping */
     for (size_t k = 0; k < n; k++) {
       const int32_t *c = rec->counts + (pos + k) * STANCE_N_CELLS;
       buf[k].index = index + k;
@@ -307,62 +257,24 @@ sim_set_rate(StanceSource *source, double rate_hz, GError **error)
 static gboolean
 sim_start(StanceSource *source, GError **error)
 {
-  StanceSimSource *self = STANCE_SIM_SOURCE(source);
-  self->stop_requested = FALSE;
-  self->thread = g_thread_try_new("stance-sim-pace", pace, self, error);
-  if (!self->thread) {
-    g_prefix_error(error, "cannot start the simulator's thread: ");
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static void
-sim_stop(StanceSource *source)
-{
-  StanceSimSource *self = STANCE_SIM_SOURCE(source);
-  if (!self->thread)
-    return;
-  g_mutex_lock(&self->lock);
-  self->stop_requested = TRUE;
-  g_cond_broadcast(&self->cond);
-  g_mutex_unlock(&self->lock);
-  g_thread_join(self->thread);
-  self->thread = NULL;
-}
-
-static void
-sim_close(StanceSource *source)
-{
-  sim_stop(source);
-}
-
-static void
-stance_sim_source_finalize(GObject *object)
-{
-  StanceSimSource *self = STANCE_SIM_SOURCE(object);
-  g_mutex_clear(&self->lock);
-  g_cond_clear(&self->cond);
-  G_OBJECT_CLASS(stance_sim_source_parent_class)->finalize(object);
+  return _stance_source_start_pacing(source, "stance-sim-pace", pace, error);
 }
 
 static void
 stance_sim_source_class_init(StanceSimSourceClass *klass)
 {
-  G_OBJECT_CLASS(klass)->finalize = stance_sim_source_finalize;
   StanceSourceClass *sc = STANCE_SOURCE_CLASS(klass);
   sc->open = sim_open;
   sc->set_rate = sim_set_rate;
   sc->start = sim_start;
-  sc->stop = sim_stop;
-  sc->close = sim_close;
+  sc->stop = NULL;  /* the base class ends the pacing thread; a generator still running is */
+  sc->close = NULL; /* abandoned (it frees its job when it finishes) */
 }
 
 static void
 stance_sim_source_init(StanceSimSource *self)
 {
-  g_mutex_init(&self->lock);
-  g_cond_init(&self->cond);
+  (void)self;
 }
 
 StanceSource *

@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <libusb.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "stance-wire.h"
@@ -281,50 +282,43 @@ link_info(Link *l, StanceWireInfo *info, GError **error)
   return TRUE;
 }
 
+/* Copies a calibration into its wire block (to_wire) or back: the fields correspond one to one,
+ * only the direction differs. The destination is cleared first; its strings are cut to fit. */
 static void
-calib_from_wire(const StanceWireCalib *w, StanceCalibration *c)
+calib_wire_copy(StanceCalibration *c, StanceWireCalib *w, gboolean to_wire)
 {
-  memset(c, 0, sizeof *c);
-  g_strlcpy(c->id, w->id, sizeof c->id);
-  g_strlcpy(c->board_serial, w->board_serial, sizeof c->board_serial);
-  c->created_unix_ms = w->created_unix_ms;
+#define MOVE(cal_field, wire_field)                                                                \
+  do {                                                                                             \
+    if (to_wire)                                                                                   \
+      (wire_field) = (cal_field);                                                                  \
+    else                                                                                           \
+      (cal_field) = (wire_field);                                                                  \
+  } while (0)
+  if (to_wire) {
+    memset(w, 0, sizeof *w);
+    g_strlcpy(w->id, c->id, sizeof w->id);
+    g_strlcpy(w->board_serial, c->board_serial, sizeof w->board_serial);
+  } else {
+    memset(c, 0, sizeof *c);
+    g_strlcpy(c->id, w->id, sizeof c->id);
+    g_strlcpy(c->board_serial, w->board_serial, sizeof c->board_serial);
+  }
+  MOVE(c->created_unix_ms, w->created_unix_ms);
   for (int i = 0; i < STANCE_N_CELLS; i++) {
-    c->offset_counts[i] = w->offset_counts[i];
-    c->gain_n_per_count[i] = w->gain_n_per_count[i];
+    MOVE(c->offset_counts[i], w->offset_counts[i]);
+    MOVE(c->gain_n_per_count[i], w->gain_n_per_count[i]);
   }
   for (int p = 0; p < STANCE_N_PLATES; p++) {
-    c->plate[p].width_mm = w->plate[p].width_mm;
-    c->plate[p].length_mm = w->plate[p].length_mm;
+    MOVE(c->plate[p].width_mm, w->plate[p].width_mm);
+    MOVE(c->plate[p].length_mm, w->plate[p].length_mm);
     for (int k = 0; k < STANCE_CELLS_PER_PLATE; k++) {
-      c->plate[p].cell[k].x_mm = w->plate[p].cell_x_mm[k];
-      c->plate[p].cell[k].y_mm = w->plate[p].cell_y_mm[k];
+      MOVE(c->plate[p].cell[k].x_mm, w->plate[p].cell_x_mm[k]);
+      MOVE(c->plate[p].cell[k].y_mm, w->plate[p].cell_y_mm[k]);
     }
-    c->plate[p].centre_x_mm = w->plate[p].centre_x_mm;
-    c->plate[p].centre_y_mm = w->plate[p].centre_y_mm;
+    MOVE(c->plate[p].centre_x_mm, w->plate[p].centre_x_mm);
+    MOVE(c->plate[p].centre_y_mm, w->plate[p].centre_y_mm);
   }
-}
-
-static void
-calib_to_wire(const StanceCalibration *c, StanceWireCalib *w)
-{
-  memset(w, 0, sizeof *w);
-  g_strlcpy(w->id, c->id, sizeof w->id);
-  g_strlcpy(w->board_serial, c->board_serial, sizeof w->board_serial);
-  w->created_unix_ms = c->created_unix_ms;
-  for (int i = 0; i < STANCE_N_CELLS; i++) {
-    w->offset_counts[i] = c->offset_counts[i];
-    w->gain_n_per_count[i] = c->gain_n_per_count[i];
-  }
-  for (int p = 0; p < STANCE_N_PLATES; p++) {
-    w->plate[p].width_mm = c->plate[p].width_mm;
-    w->plate[p].length_mm = c->plate[p].length_mm;
-    for (int k = 0; k < STANCE_CELLS_PER_PLATE; k++) {
-      w->plate[p].cell_x_mm[k] = c->plate[p].cell[k].x_mm;
-      w->plate[p].cell_y_mm[k] = c->plate[p].cell[k].y_mm;
-    }
-    w->plate[p].centre_x_mm = c->plate[p].centre_x_mm;
-    w->plate[p].centre_y_mm = c->plate[p].centre_y_mm;
-  }
+#undef MOVE
 }
 
 /* READ_CALIB. Returns TRUE with *found FALSE when the board has no valid block. */
@@ -354,7 +348,7 @@ link_read_calib(Link *l, StanceCalibration *cal, gboolean *found, GError **error
                 l->serial, strlen(w.id), sizeof cal->id - 1);
     return FALSE;
   }
-  calib_from_wire(&w, cal);
+  calib_wire_copy(cal, &w, FALSE);
   *found = TRUE;
   return TRUE;
 }
@@ -887,24 +881,22 @@ open_device(StanceUsbSource *self, libusb_device *dev, const char *want, GError 
       set_usb_error(error, r, want, "opening");
     return FALSE;
   }
+  /* From here until the handle is the link's, a failure closes it (fail_close below). */
   r = read_serial(h, serial);
   if (r < 0) {
     set_usb_error(error, r, want, "reading the serial number");
-    libusb_close(h);
-    return FALSE;
+    goto fail_close;
   }
   if (want && strcmp(serial, want) != 0) {
     g_set_error(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_NOT_FOUND,
                 "the board on bus %u, address %u has serial '%s', not '%s'",
                 libusb_get_bus_number(dev), libusb_get_device_address(dev), serial, want);
-    libusb_close(h);
-    return FALSE;
+    goto fail_close;
   }
   r = libusb_claim_interface(h, USB_IFACE);
   if (r < 0) {
     set_usb_error(error, r, serial, "claiming its interface");
-    libusb_close(h);
-    return FALSE;
+    goto fail_close;
   }
   g_mutex_lock(&self->lock);
   self->link.ctx = self->usb;
@@ -930,6 +922,10 @@ open_device(StanceUsbSource *self, libusb_device *dev, const char *want, GError 
     link_discard_stream(&self->link);
   }
   return TRUE;
+
+fail_close:
+  libusb_close(h);
+  return FALSE;
 }
 
 /* Finds and opens the board this source wants (by serial, or the only one). */
@@ -1184,10 +1180,14 @@ usb_set_rate(StanceSource *source, double rate_hz, GError **error)
   return TRUE;
 }
 
+static gboolean board_idle(StanceUsbSource *self, GError **error, const char *busy_format, ...)
+    G_GNUC_PRINTF(3, 4);
+
+/* TRUE when the board is open and not streaming (nor waiting for a stream to come back); else a
+ * STATE error, which says "not open" or, busy, busy_format's text. */
 static gboolean
-usb_start(StanceSource *source, GError **error)
+board_idle(StanceUsbSource *self, GError **error, const char *busy_format, ...)
 {
-  StanceUsbSource *self = STANCE_USB_SOURCE(source);
   if (!self->opened) {
     g_set_error(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_STATE, "the board is not open");
     return FALSE;
@@ -1196,10 +1196,23 @@ usb_start(StanceSource *source, GError **error)
   gboolean busy = self->streaming || self->waiting || self->n_xfers > 0;
   g_mutex_unlock(&self->lock);
   if (busy) {
-    g_set_error(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_STATE, "board %s is already streaming",
-                self->link.serial);
+    va_list ap;
+    va_start(ap, busy_format);
+    char *why = g_strdup_vprintf(busy_format, ap);
+    va_end(ap);
+    g_set_error_literal(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_STATE, why);
+    g_free(why);
     return FALSE;
   }
+  return TRUE;
+}
+
+static gboolean
+usb_start(StanceSource *source, GError **error)
+{
+  StanceUsbSource *self = STANCE_USB_SOURCE(source);
+  if (!board_idle(self, error, "board %s is already streaming", self->link.serial))
+    return FALSE;
   if (!ensure_link(self, error))
     return FALSE;
   if (!link_set_rate(&self->link, (uint32_t)self->rate_hz, error) ||
@@ -1422,26 +1435,18 @@ stance_usb_source_write_calibration(StanceUsbSource *self, const StanceCalibrati
   g_return_val_if_fail(STANCE_IS_USB_SOURCE(self), FALSE);
   g_return_val_if_fail(cal != NULL, FALSE);
   StanceError err = {0};
-  if (!self->opened) {
-    g_set_error(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_STATE, "the board is not open");
+  if (!board_idle(self, error,
+                  "the calibration of board %s cannot be written while it streams (stop first)",
+                  self->link.serial))
     return FALSE;
-  }
-  g_mutex_lock(&self->lock);
-  gboolean busy = self->streaming || self->waiting || self->n_xfers > 0;
-  g_mutex_unlock(&self->lock);
-  if (busy) {
-    g_set_error(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_STATE,
-                "the calibration of board %s cannot be written while it streams (stop first)",
-                self->link.serial);
-    return FALSE;
-  }
   if (stance_calibration_validate(cal, &err) < 0) {
     g_set_error(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_INVALID, "invalid calibration: %s",
                 err.message);
     return FALSE;
   }
   StanceWireCalib w;
-  calib_to_wire(cal, &w);
+  StanceCalibration c = *cal;
+  calib_wire_copy(&c, &w, TRUE);
   uint8_t block[STANCE_WIRE_CALIB_SIZE];
   if (stance_wire_calib_encode(&w, block, sizeof block, &err) < 0) {
     g_set_error(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_INVALID,
@@ -1452,7 +1457,7 @@ stance_usb_source_write_calibration(StanceUsbSource *self, const StanceCalibrati
       !link_simple(&self->link, STANCE_WIRE_OP_WRITE_CALIB, block, sizeof block, error))
     return FALSE;
   /* What the board stores is what later opens read back: keep the info in step. */
-  calib_from_wire(&w, &self->info.calib);
+  calib_wire_copy(&self->info.calib, &w, FALSE);
   self->info.has_calibration = TRUE;
   _stance_source_set_info(STANCE_SOURCE(self), &self->info);
   return TRUE;
@@ -1463,19 +1468,10 @@ stance_usb_source_read_calibration(StanceUsbSource *self, StanceCalibration *cal
 {
   g_return_val_if_fail(STANCE_IS_USB_SOURCE(self), FALSE);
   g_return_val_if_fail(cal != NULL, FALSE);
-  if (!self->opened) {
-    g_set_error(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_STATE, "the board is not open");
+  if (!board_idle(self, error,
+                  "the calibration of board %s cannot be read while it streams (stop first)",
+                  self->link.serial))
     return FALSE;
-  }
-  g_mutex_lock(&self->lock);
-  gboolean busy = self->streaming || self->waiting || self->n_xfers > 0;
-  g_mutex_unlock(&self->lock);
-  if (busy) {
-    g_set_error(error, STANCE_DAQ_ERROR, STANCE_DAQ_ERROR_STATE,
-                "the calibration of board %s cannot be read while it streams (stop first)",
-                self->link.serial);
-    return FALSE;
-  }
   gboolean found = FALSE;
   if (!ensure_link(self, error) || !link_read_calib(&self->link, cal, &found, error))
     return FALSE;

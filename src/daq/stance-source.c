@@ -13,6 +13,8 @@
  *    generation it was raised in; stop() and close() start a new generation, so an event raised by
  *    a stream that the owner has since stopped is dropped instead of changing the state of the
  *    next one;
+ *  - runs the pacing thread of the sources that release samples they hold (simulator, replay):
+ *    the clock or the ring's room decides how many go out, and stop() ends and joins the thread;
  *  - dispose stops and closes through the subclass's virtual methods. A subclass therefore keeps
  *    what its stop() and close() need until finalize (the base's dispose runs after the
  *    subclass's own dispose has chained up).
@@ -31,12 +33,26 @@ G_DEFINE_QUARK(stance - daq - error - quark, stance_daq_error)
 #define RING_SECONDS 4.0
 #define RING_MIN_SAMPLES 1024
 
+/* Pacing by the clock: the thread wakes this often (µs). 5 ms is finer than a board's 10 ms USB
+ * transfers and costs 200 wake-ups a second. */
+#define PACE_TICK_US 5000
+/* Pacing by the ring's room and the ring is full: wait this long before looking again (µs),
+ * instead of spinning. */
+#define PACE_FULL_WAIT_US 2000
+
 typedef struct {
   GMainContext *context; /* owner context, referenced */
   StanceRing *ring;      /* NULL until the first open() */
   StanceSourceInfo info;
   StanceSourceState state;
   atomic_uint generation;
+
+  /* The pacing thread (_stance_source_start_pacing), NULL when none runs. pace_lock guards
+   * pace_stop; pace_cond wakes the thread early when a stop is asked. */
+  GThread *pace_thread;
+  GMutex pace_lock;
+  GCond pace_cond;
+  gboolean pace_stop;
 
   _Atomic uint64_t samples, gap_samples, frames, frames_lost, crc_errors, board_overflows,
       ring_overflows, disconnects;
@@ -108,6 +124,8 @@ stance_source_finalize(GObject *object)
   StanceSourcePrivate *priv = stance_source_get_instance_private(self);
   stance_ring_free(priv->ring);
   g_main_context_unref(priv->context);
+  g_mutex_clear(&priv->pace_lock);
+  g_cond_clear(&priv->pace_cond);
   G_OBJECT_CLASS(stance_source_parent_class)->finalize(object);
 }
 
@@ -140,6 +158,8 @@ stance_source_init(StanceSource *self)
   priv->context = g_main_context_ref_thread_default();
   priv->state = STANCE_SOURCE_CLOSED;
   atomic_init(&priv->generation, 1);
+  g_mutex_init(&priv->pace_lock);
+  g_cond_init(&priv->pace_cond);
 }
 
 /* ---- State ---- */
@@ -333,6 +353,14 @@ stance_source_stop(StanceSource *self)
   if (priv->state != STANCE_SOURCE_STREAMING && priv->state != STANCE_SOURCE_WAITING &&
       priv->state != STANCE_SOURCE_ENDED)
     return; /* not streaming: nothing to stop (stop is idempotent) */
+  if (priv->pace_thread) {
+    g_mutex_lock(&priv->pace_lock);
+    priv->pace_stop = TRUE;
+    g_cond_broadcast(&priv->pace_cond);
+    g_mutex_unlock(&priv->pace_lock);
+    g_thread_join(priv->pace_thread);
+    priv->pace_thread = NULL;
+  }
   if (STANCE_SOURCE_GET_CLASS(self)->stop)
     STANCE_SOURCE_GET_CLASS(self)->stop(self);
   /* The acquisition thread is joined: whatever it queued belongs to a finished stream. */
@@ -414,6 +442,70 @@ stance_source_get_stats(StanceSource *self, StanceSourceStats *out)
   out->board_overflows = atomic_load_explicit(&priv->board_overflows, memory_order_relaxed);
   out->ring_overflows = atomic_load_explicit(&priv->ring_overflows, memory_order_relaxed);
   out->disconnects = atomic_load_explicit(&priv->disconnects, memory_order_relaxed);
+}
+
+/* ---- Pacing thread ---- */
+
+gboolean
+_stance_source_start_pacing(StanceSource *self, const char *name, GThreadFunc func, GError **error)
+{
+  StanceSourcePrivate *priv = stance_source_get_instance_private(self);
+  g_return_val_if_fail(priv->pace_thread == NULL, FALSE);
+  priv->pace_stop = FALSE; /* no thread runs: nothing else reads it now */
+  priv->pace_thread = g_thread_try_new(name, func, self, error);
+  if (!priv->pace_thread) {
+    g_prefix_error(error, "cannot start the %s thread: ", name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+_stance_source_pacing_stopped(StanceSource *self)
+{
+  StanceSourcePrivate *priv = stance_source_get_instance_private(self);
+  g_mutex_lock(&priv->pace_lock);
+  gboolean s = priv->pace_stop;
+  g_mutex_unlock(&priv->pace_lock);
+  return s;
+}
+
+/* Sleeps until the monotonic time `until` or a stop request. Returns TRUE when stopping. */
+static gboolean
+pace_wait_until(StanceSourcePrivate *priv, gint64 until)
+{
+  g_mutex_lock(&priv->pace_lock);
+  while (!priv->pace_stop)
+    if (!g_cond_wait_until(&priv->pace_cond, &priv->pace_lock, until))
+      break;
+  gboolean s = priv->pace_stop;
+  g_mutex_unlock(&priv->pace_lock);
+  return s;
+}
+
+size_t
+_stance_source_pace(StanceSource *self, double rate_hz, gint64 t0, guint64 released, size_t max)
+{
+  StanceSourcePrivate *priv = stance_source_get_instance_private(self);
+  while (!_stance_source_pacing_stopped(self)) {
+    if (rate_hz > 0) {
+      gint64 now = g_get_monotonic_time();
+      /* Samples due by now: floor(elapsed * rate) + 1 (sample 0 is due at t0). Doubles hold
+       * µs * Hz exactly far beyond any session's length. */
+      guint64 due = (guint64)floor((double)(now - t0) * rate_hz / 1e6) + 1;
+      if (due > released)
+        return (size_t)MIN(due - released, (guint64)max);
+      if (pace_wait_until(priv, now + PACE_TICK_US))
+        return 0;
+    } else {
+      size_t space = _stance_source_ring_space(self);
+      if (space > 0)
+        return MIN(space, max);
+      if (pace_wait_until(priv, g_get_monotonic_time() + PACE_FULL_WAIT_US))
+        return 0;
+    }
+  }
+  return 0;
 }
 
 /* ---- Events ---- */

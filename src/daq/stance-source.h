@@ -149,4 +149,21 @@ void _stance_source_emit_event(StanceSource *self, StanceSourceEvent kind, const
 /* The owner context (for subclasses that schedule work there). */
 GMainContext *_stance_source_get_context(StanceSource *self);
 
+/* Sources that release samples they hold in memory (simulator, replay) run one pacing thread per
+ * stream through these three calls. */
+/* Owner context, from the subclass's start(): runs func(self) on a new thread named name. The
+ * base's stop() (and so close() and dispose) asks it to end and joins it before calling the
+ * subclass's stop(), so func may use the subclass's state until it returns. */
+gboolean _stance_source_start_pacing(StanceSource *self, const char *name, GThreadFunc func,
+                                     GError **error);
+/* Pacing thread: TRUE once stop() has asked the thread to end. */
+gboolean _stance_source_pacing_stopped(StanceSource *self);
+/* Pacing thread: waits until samples may be released and returns how many, at most max (> 0);
+ * 0 once stop() has asked the thread to end. With rate_hz > 0, by the monotonic clock: sample k of
+ * the stream is due once k / rate_hz seconds have passed since t0 (g_get_monotonic_time() units),
+ * and released samples have gone out so far; with rate_hz 0, as many as the ring has room for, so
+ * that nothing is lost. */
+size_t _stance_source_pace(StanceSource *self, double rate_hz, gint64 t0, guint64 released,
+                           size_t max);
+
 G_END_DECLS

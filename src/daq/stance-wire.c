@@ -9,10 +9,13 @@
  * printf-family function is linked (the codes are the same). No allocation, no floating point:
  * doubles are moved as their 64-bit patterns and judged (finite, zero, sign) from the bits.
  *
- * Every multi-byte field is little-endian and read and written a byte at a time, so the code
- * does not depend on the machine's byte order or alignment.
+ * Every multi-byte field is little-endian and read and written a byte at a time (stance-bytes.h,
+ * shared with the .stance and C3D codecs), so the code does not depend on the machine's byte order
+ * or alignment.
  */
 #include "stance-wire.h"
+
+#include "stance-bytes.h"
 
 #include <string.h>
 
@@ -37,57 +40,21 @@ int _stance_wire_terse_sink(int unused, ...);
 #define COUNT_MAX 8388607    /* 2^23 - 1 */
 #define COUNT_MIN (-8388608) /* -2^23 */
 
-/* ---- little-endian fields ---- */
-
-static inline void
-put_u16(uint8_t *p, uint16_t v)
-{
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void
-put_u32(uint8_t *p, uint32_t v)
-{
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)(v >> 16);
-  p[3] = (uint8_t)(v >> 24);
-}
-
-static inline void
-put_u64(uint8_t *p, uint64_t v)
-{
-  put_u32(p, (uint32_t)v);
-  put_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-static inline uint16_t
-get_u16(const uint8_t *p)
-{
-  return (uint16_t)(p[0] | (unsigned)p[1] << 8);
-}
-
-static inline uint32_t
-get_u32(const uint8_t *p)
-{
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t
-get_u64(const uint8_t *p)
-{
-  return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
 /* ---- CRC-32/ISO-HDLC ----
  *
  * Four bits at a time through a 16-entry table (64 bytes). Measured for the choice (2026-11,
  * arm-none-eabi-gcc 12 -Os, Cortex-M4): bitwise 44 bytes of code at about 60 cycles a byte,
  * this 116 bytes (code + table) at about 15 cycles a byte, a 256-entry table 1.1 KiB. At 4 kHz
  * the board checksums 113 KB/s: about 1.8 % of the 96 MHz core here against 7 % bitwise, for 72
- * bytes of the 64 KiB flash. On the host it runs at about 150 MB/s, far beyond the stream's need.
- * Entry i is the CRC register after shifting the nibble i out (i * x^32 mod P, reflected). */
+ * bytes of the 64 KiB flash. On the host it runs at about 60-150 MB/s (load-dependent), far beyond
+ * the stream's need. Entry i is the CRC register after shifting the nibble i out (i * x^32 mod P,
+ * reflected).
+ *
+ * The .stance file code computes the same CRC (stance_crc32 in stance-file.c) slicing by 8 with
+ * an 8 KiB table, about ten times faster on whole files. The two stay separate on purpose: this
+ * file must build for the board without stance-file.c (stdio, threads) and without 8 KiB of
+ * table, and the files must not pay the nibble version's speed. Both are tested against the same
+ * check value. */
 static const uint32_t crc_nibble[16] = {
     0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
     0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
@@ -235,23 +202,7 @@ text_write(uint8_t *p, size_t cap, TextKind kind, const char *s, const char *wha
   return STANCE_OK;
 }
 
-/* ---- doubles as bit patterns ---- */
-
-static inline uint64_t
-double_bits(double d)
-{
-  uint64_t u;
-  memcpy(&u, &d, sizeof u);
-  return u;
-}
-
-static inline double
-bits_double(uint64_t u)
-{
-  double d;
-  memcpy(&d, &u, sizeof d);
-  return d;
-}
+/* ---- doubles judged from their bit patterns ---- */
 
 /* Exponent all ones: infinity or NaN. */
 static inline bool
@@ -325,14 +276,14 @@ stance_wire_frame_encode(const StanceWireFrame *f, uint8_t out[STANCE_WIRE_FRAME
                          s, c, (long)f->counts[s][c], COUNT_MIN, COUNT_MAX);
 
   memset(out, 0, STANCE_WIRE_FRAME_SIZE);
-  put_u16(out, STANCE_WIRE_FRAME_MAGIC);
+  stance_put_le16(out, STANCE_WIRE_FRAME_MAGIC);
   out[2] = STANCE_WIRE_PROTO_MAJOR;
   out[3] = f->flags;
-  put_u32(out + 4, f->seq);
-  put_u64(out + 8, f->first_sample);
+  stance_put_le32(out + 4, f->seq);
+  stance_put_le64(out + 8, f->first_sample);
   out[16] = (uint8_t)n;
   out[17] = f->rate_code;
-  put_u16(out + 18, f->dropped);
+  stance_put_le16(out + 18, f->dropped);
   uint8_t *p = out + STANCE_WIRE_FRAME_HEADER;
   for (unsigned s = 0; s < n; s++) {
     for (unsigned c = 0; c < STANCE_WIRE_CHANNELS; c++) {
@@ -346,7 +297,8 @@ stance_wire_frame_encode(const StanceWireFrame *f, uint8_t out[STANCE_WIRE_FRAME
     p[1] = f->status[s];
     p += 2;
   }
-  put_u32(out + STANCE_WIRE_FRAME_SIZE - 4, stance_wire_crc32(0, out, STANCE_WIRE_FRAME_SIZE - 4));
+  stance_put_le32(out + STANCE_WIRE_FRAME_SIZE - 4,
+                  stance_wire_crc32(0, out, STANCE_WIRE_FRAME_SIZE - 4));
   return STANCE_OK;
 }
 
@@ -366,9 +318,9 @@ stance_wire_frame_decode(const uint8_t *buf, size_t len, StanceWireFrame *f, Sta
                      STANCE_WIRE_FRAME_SIZE);
   /* The CRC first: every corruption in transit is then reported as such (CRC-32 catches every
    * single-bit and every burst error up to 32 bits), not as whatever field it happened to hit. */
-  uint32_t want = get_u32(buf + STANCE_WIRE_FRAME_SIZE - 4);
+  uint32_t want = stance_get_le32(buf + STANCE_WIRE_FRAME_SIZE - 4);
   uint32_t got = stance_wire_crc32(0, buf, STANCE_WIRE_FRAME_SIZE - 4);
-  uint16_t magic = get_u16(buf);
+  uint16_t magic = stance_get_le16(buf);
   if (want != got)
     return WIRE_FAIL(err, STANCE_ECORRUPT,
                      "stream frame: CRC 0x%08lx at offset 508 does not match 0x%08lx computed over "
@@ -389,7 +341,7 @@ stance_wire_frame_decode(const uint8_t *buf, size_t len, StanceWireFrame *f, Sta
   uint8_t flags = buf[3];
   unsigned n = buf[16];
   uint8_t rate = buf[17];
-  uint16_t dropped = get_u16(buf + 18);
+  uint16_t dropped = stance_get_le16(buf + 18);
   if (n > STANCE_WIRE_SAMPLES_PER_FRAME)
     return WIRE_FAIL(err, STANCE_EFORMAT,
                      "stream frame: sample count %u at offset 16 (expected 0 to %d)", n,
@@ -417,8 +369,8 @@ stance_wire_frame_decode(const uint8_t *buf, size_t len, StanceWireFrame *f, Sta
                        buf[i], i, end, n);
 
   f->flags = flags;
-  f->seq = get_u32(buf + 4);
-  f->first_sample = get_u64(buf + 8);
+  f->seq = stance_get_le32(buf + 4);
+  f->first_sample = stance_get_le64(buf + 8);
   f->n_samples = (uint8_t)n;
   f->rate_code = rate;
   f->dropped = dropped;
@@ -590,15 +542,15 @@ stance_wire_msg_encode_major(uint8_t major, bool is_reply, uint8_t op, uint16_t 
   /* The payload first and with memmove: a caller may have built it in place at out + 10. */
   if (len > 0)
     memmove(out + STANCE_WIRE_MSG_HEADER, payload, len);
-  put_u16(out, is_reply ? STANCE_WIRE_REPLY_MAGIC : STANCE_WIRE_CMD_MAGIC);
+  stance_put_le16(out, is_reply ? STANCE_WIRE_REPLY_MAGIC : STANCE_WIRE_CMD_MAGIC);
   out[2] = major;
   out[3] = op;
-  put_u16(out + 4, tag);
+  stance_put_le16(out + 4, tag);
   out[6] = status;
   out[7] = 0;
-  put_u16(out + 8, len);
-  put_u32(out + STANCE_WIRE_MSG_HEADER + len,
-          stance_wire_crc32(0, out, STANCE_WIRE_MSG_HEADER + (size_t)len));
+  stance_put_le16(out + 8, len);
+  stance_put_le32(out + STANCE_WIRE_MSG_HEADER + len,
+                  stance_wire_crc32(0, out, STANCE_WIRE_MSG_HEADER + (size_t)len));
   return (int)total;
 }
 
@@ -614,7 +566,7 @@ stance_wire_msg_decode(const uint8_t *buf, size_t len, StanceWireMsg *msg, Stanc
     return WIRE_FAIL(err, STANCE_ETRUNC,
                      "message: %zu bytes (expected at least %d: a 10-byte header and a 4-byte CRC)",
                      len, STANCE_WIRE_MSG_HEADER + 4);
-  uint16_t magic = get_u16(buf);
+  uint16_t magic = stance_get_le16(buf);
   if (magic != STANCE_WIRE_CMD_MAGIC && magic != STANCE_WIRE_REPLY_MAGIC)
     return WIRE_FAIL(
         err, STANCE_EFORMAT,
@@ -622,7 +574,7 @@ stance_wire_msg_decode(const uint8_t *buf, size_t len, StanceWireMsg *msg, Stanc
         magic, STANCE_WIRE_CMD_MAGIC, STANCE_WIRE_REPLY_MAGIC);
   bool is_reply = magic == STANCE_WIRE_REPLY_MAGIC;
   const char *what = is_reply ? "reply" : "command";
-  uint16_t plen = get_u16(buf + 8);
+  uint16_t plen = stance_get_le16(buf + 8);
   if (plen > STANCE_WIRE_MSG_MAX_PAYLOAD)
     return WIRE_FAIL(err, STANCE_EFORMAT, "%s: payload length %u at offset 8 (expected at most %d)",
                      what, plen, STANCE_WIRE_MSG_MAX_PAYLOAD);
@@ -636,7 +588,7 @@ stance_wire_msg_decode(const uint8_t *buf, size_t len, StanceWireMsg *msg, Stanc
                      "%s: %zu bytes but the payload length %u at offset 8 gives %zu (expected no "
                      "trailing bytes)",
                      what, len, plen, total);
-  uint32_t want = get_u32(buf + total - 4);
+  uint32_t want = stance_get_le32(buf + total - 4);
   uint32_t got = stance_wire_crc32(0, buf, total - 4);
   if (want != got)
     return WIRE_FAIL(
@@ -652,7 +604,7 @@ stance_wire_msg_decode(const uint8_t *buf, size_t len, StanceWireMsg *msg, Stanc
   msg->is_reply = is_reply;
   msg->major = buf[2];
   msg->op = buf[3];
-  msg->tag = get_u16(buf + 4);
+  msg->tag = stance_get_le16(buf + 4);
   msg->status = buf[6];
   msg->len = plen;
   msg->payload = buf + STANCE_WIRE_MSG_HEADER;
@@ -767,10 +719,10 @@ stance_wire_info_encode(const StanceWireInfo *info, uint8_t *out, size_t cap, St
   tmp[INFO_RATE_AT] = info->current_rate_code;
   uint8_t *p = tmp + INFO_RATES_AT;
   for (unsigned i = 0; i < info->n_rates; i++, p += 4)
-    put_u32(p, info->rates_hz[i]);
+    stance_put_le32(p, info->rates_hz[i]);
   p[0] = info->flags;
   p[1] = info->samples_per_frame;
-  put_u32(p + 2, info->vref_uv);
+  stance_put_le32(p + 2, info->vref_uv);
   p[6] = info->pga_gain;
   memcpy(out, tmp, size);
   return (int)size;
@@ -827,10 +779,10 @@ stance_wire_info_decode(const uint8_t *p, size_t len, StanceWireInfo *info, Stan
   info->current_rate_code = p[INFO_RATE_AT];
   const uint8_t *q = p + INFO_RATES_AT;
   for (unsigned i = 0; i < r; i++, q += 4)
-    info->rates_hz[i] = get_u32(q);
+    info->rates_hz[i] = stance_get_le32(q);
   info->flags = q[0];
   info->samples_per_frame = q[1];
-  info->vref_uv = get_u32(q + 2);
+  info->vref_uv = stance_get_le32(q + 2);
   info->pga_gain = q[6];
   InfoBad bad;
   if (!info_numbers_ok(info, &bad)) {
@@ -901,19 +853,21 @@ calib_doubles_check(const uint8_t *blk, int code, StanceError *err)
   int r;
   for (int c = 0; c < STANCE_WIRE_CHANNELS; c++) {
     size_t at = CAL_OFFSET_AT + 8u * (size_t)c;
-    if ((r = calib_double_check(get_u64(blk + at), 0, "offset", c, NULL, at, code, err)) < 0)
+    if ((r = calib_double_check(stance_get_le64(blk + at), 0, "offset", c, NULL, at, code, err)) <
+        0)
       return r;
   }
   for (int c = 0; c < STANCE_WIRE_CHANNELS; c++) {
     size_t at = CAL_GAIN_AT + 8u * (size_t)c;
-    if ((r = calib_double_check(get_u64(blk + at), 1, "gain", c, NULL, at, code, err)) < 0)
+    if ((r = calib_double_check(stance_get_le64(blk + at), 1, "gain", c, NULL, at, code, err)) < 0)
       return r;
   }
   for (int pl = 0; pl < 2; pl++)
     for (int k = 0; k < PLATE_DOUBLES; k++) {
       size_t at = CAL_PLATE_AT + CAL_PLATE_SIZE * (size_t)pl + 8u * (size_t)k;
-      if ((r = calib_double_check(get_u64(blk + at), k < 2 ? 2 : 0, pl == 0 ? "left" : "right", 0,
-                                  plate_field[k], at, code, err)) < 0)
+      if ((r = calib_double_check(stance_get_le64(blk + at), k < 2 ? 2 : 0,
+                                  pl == 0 ? "left" : "right", 0, plate_field[k], at, code, err)) <
+          0)
         return r;
     }
   return STANCE_OK;
@@ -930,25 +884,25 @@ stance_wire_calib_check(const uint8_t *p, size_t len, StanceError *err)
   if (len > STANCE_WIRE_CALIB_SIZE)
     return WIRE_FAIL(err, STANCE_EFORMAT, "calibration block: %zu bytes (expected exactly %d)", len,
                      STANCE_WIRE_CALIB_SIZE);
-  uint32_t want = get_u32(p + CAL_CRC_AT);
+  uint32_t want = stance_get_le32(p + CAL_CRC_AT);
   uint32_t got = stance_wire_crc32(0, p, CAL_CRC_AT);
   if (want != got)
     return WIRE_FAIL(err, STANCE_ECORRUPT,
                      "calibration block: CRC 0x%08lx at offset %d does not match 0x%08lx computed "
                      "over bytes 0 to %d",
                      (unsigned long)want, CAL_CRC_AT, (unsigned long)got, CAL_CRC_AT - 1);
-  uint32_t magic = get_u32(p);
+  uint32_t magic = stance_get_le32(p);
   if (magic != STANCE_WIRE_CALIB_MAGIC)
     return WIRE_FAIL(
         err, STANCE_EFORMAT,
         "calibration block: magic 0x%08lx at offset 0 (expected 0x%08lx, bytes 'C' 'A' 'L' 'B')",
         (unsigned long)magic, (unsigned long)STANCE_WIRE_CALIB_MAGIC);
-  uint16_t version = get_u16(p + CAL_VERSION_AT);
+  uint16_t version = stance_get_le16(p + CAL_VERSION_AT);
   if (version != STANCE_WIRE_CALIB_VERSION)
     return WIRE_FAIL(err, STANCE_EVERSION,
                      "calibration block: version %u at offset %d (expected %d)", version,
                      CAL_VERSION_AT, STANCE_WIRE_CALIB_VERSION);
-  uint16_t reserved = get_u16(p + CAL_RESERVED_AT);
+  uint16_t reserved = stance_get_le16(p + CAL_RESERVED_AT);
   if (reserved != 0)
     return WIRE_FAIL(err, STANCE_EFORMAT,
                      "calibration block: reserved field 0x%04x at offset %d (expected 0)", reserved,
@@ -960,7 +914,7 @@ stance_wire_calib_check(const uint8_t *p, size_t len, StanceError *err)
       (r = text_read(p + CAL_ID_AT, CAL_ID_LEN, TEXT_UTF8, id, "calibration block",
                      "calibration id", CAL_ID_AT, err)) < 0)
     return r;
-  uint64_t created = get_u64(p + CAL_CREATED_AT);
+  uint64_t created = stance_get_le64(p + CAL_CREATED_AT);
   if (created >> 63)
     return WIRE_FAIL(err, STANCE_EFORMAT,
                      "calibration block: creation time at offset %d is negative (expected "
@@ -985,21 +939,21 @@ stance_wire_calib_decode(const uint8_t *p, size_t len, StanceWireCalib *c, Stanc
             "board serial", CAL_SERIAL_AT, NULL);
   text_read(p + CAL_ID_AT, CAL_ID_LEN, TEXT_UTF8, c->id, "calibration block", "calibration id",
             CAL_ID_AT, NULL);
-  c->created_unix_ms = (int64_t)get_u64(p + CAL_CREATED_AT); /* < 2^63: checked */
+  c->created_unix_ms = (int64_t)stance_get_le64(p + CAL_CREATED_AT); /* < 2^63: checked */
   for (int ch = 0; ch < STANCE_WIRE_CHANNELS; ch++) {
-    c->offset_counts[ch] = bits_double(get_u64(p + CAL_OFFSET_AT + 8 * ch));
-    c->gain_n_per_count[ch] = bits_double(get_u64(p + CAL_GAIN_AT + 8 * ch));
+    c->offset_counts[ch] = stance_get_le_f64(p + CAL_OFFSET_AT + 8 * ch);
+    c->gain_n_per_count[ch] = stance_get_le_f64(p + CAL_GAIN_AT + 8 * ch);
   }
   for (int pl = 0; pl < 2; pl++) {
     const uint8_t *q = p + CAL_PLATE_AT + CAL_PLATE_SIZE * pl;
-    c->plate[pl].width_mm = bits_double(get_u64(q));
-    c->plate[pl].length_mm = bits_double(get_u64(q + 8));
+    c->plate[pl].width_mm = stance_get_le_f64(q);
+    c->plate[pl].length_mm = stance_get_le_f64(q + 8);
     for (int k = 0; k < 4; k++) {
-      c->plate[pl].cell_x_mm[k] = bits_double(get_u64(q + 16 + 16 * k));
-      c->plate[pl].cell_y_mm[k] = bits_double(get_u64(q + 24 + 16 * k));
+      c->plate[pl].cell_x_mm[k] = stance_get_le_f64(q + 16 + 16 * k);
+      c->plate[pl].cell_y_mm[k] = stance_get_le_f64(q + 24 + 16 * k);
     }
-    c->plate[pl].centre_x_mm = bits_double(get_u64(q + 80));
-    c->plate[pl].centre_y_mm = bits_double(get_u64(q + 88));
+    c->plate[pl].centre_x_mm = stance_get_le_f64(q + 80);
+    c->plate[pl].centre_y_mm = stance_get_le_f64(q + 88);
   }
   return STANCE_OK;
 }
@@ -1027,27 +981,27 @@ stance_wire_calib_encode(const StanceWireCalib *c, uint8_t *out, size_t cap, Sta
       (r = text_write(blk + CAL_ID_AT, CAL_ID_LEN, TEXT_UTF8, c->id, "calibration block",
                       "calibration id", err)) < 0)
     return r;
-  put_u32(blk, STANCE_WIRE_CALIB_MAGIC);
-  put_u16(blk + CAL_VERSION_AT, STANCE_WIRE_CALIB_VERSION);
-  put_u64(blk + CAL_CREATED_AT, (uint64_t)c->created_unix_ms);
+  stance_put_le32(blk, STANCE_WIRE_CALIB_MAGIC);
+  stance_put_le16(blk + CAL_VERSION_AT, STANCE_WIRE_CALIB_VERSION);
+  stance_put_le64(blk + CAL_CREATED_AT, (uint64_t)c->created_unix_ms);
   for (int ch = 0; ch < STANCE_WIRE_CHANNELS; ch++) {
-    put_u64(blk + CAL_OFFSET_AT + 8 * ch, double_bits(c->offset_counts[ch]));
-    put_u64(blk + CAL_GAIN_AT + 8 * ch, double_bits(c->gain_n_per_count[ch]));
+    stance_put_le_f64(blk + CAL_OFFSET_AT + 8 * ch, c->offset_counts[ch]);
+    stance_put_le_f64(blk + CAL_GAIN_AT + 8 * ch, c->gain_n_per_count[ch]);
   }
   for (int pl = 0; pl < 2; pl++) {
     uint8_t *q = blk + CAL_PLATE_AT + CAL_PLATE_SIZE * pl;
-    put_u64(q, double_bits(c->plate[pl].width_mm));
-    put_u64(q + 8, double_bits(c->plate[pl].length_mm));
+    stance_put_le_f64(q, c->plate[pl].width_mm);
+    stance_put_le_f64(q + 8, c->plate[pl].length_mm);
     for (int k = 0; k < 4; k++) {
-      put_u64(q + 16 + 16 * k, double_bits(c->plate[pl].cell_x_mm[k]));
-      put_u64(q + 24 + 16 * k, double_bits(c->plate[pl].cell_y_mm[k]));
+      stance_put_le_f64(q + 16 + 16 * k, c->plate[pl].cell_x_mm[k]);
+      stance_put_le_f64(q + 24 + 16 * k, c->plate[pl].cell_y_mm[k]);
     }
-    put_u64(q + 80, double_bits(c->plate[pl].centre_x_mm));
-    put_u64(q + 88, double_bits(c->plate[pl].centre_y_mm));
+    stance_put_le_f64(q + 80, c->plate[pl].centre_x_mm);
+    stance_put_le_f64(q + 88, c->plate[pl].centre_y_mm);
   }
   if ((r = calib_doubles_check(blk, STANCE_EINVAL, err)) < 0)
     return r;
-  put_u32(blk + CAL_CRC_AT, stance_wire_crc32(0, blk, CAL_CRC_AT));
+  stance_put_le32(blk + CAL_CRC_AT, stance_wire_crc32(0, blk, CAL_CRC_AT));
   memcpy(out, blk, sizeof blk);
   return STANCE_OK;
 }

@@ -26,6 +26,7 @@
  */
 #include "stance-c3d.h"
 
+#include "stance-bytes.h"
 #include "stance-config.h"
 #include "stance-protocol.h"
 
@@ -58,9 +59,7 @@ enum {
 static uint16_t
 get_u16(const uint8_t *p, StanceC3dProcessor proc)
 {
-  if (proc == STANCE_C3D_MIPS)
-    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-  return (uint16_t)(p[0] | (unsigned)p[1] << 8);
+  return proc == STANCE_C3D_MIPS ? stance_get_be16(p) : stance_get_le16(p);
 }
 
 static int16_t
@@ -76,9 +75,8 @@ get_i16(const uint8_t *p, StanceC3dProcessor proc)
 static double
 get_f32(const uint8_t *p, StanceC3dProcessor proc)
 {
-  uint32_t u;
   if (proc == STANCE_C3D_DEC) {
-    uint32_t w0 = p[0] | (uint32_t)p[1] << 8, w1 = p[2] | (uint32_t)p[3] << 8;
+    uint32_t w0 = stance_get_le16(p), w1 = stance_get_le16(p + 2);
     int e = (int)((w0 >> 7) & 0xff);
     if (e == 0)
       return 0.0;
@@ -86,25 +84,17 @@ get_f32(const uint8_t *p, StanceC3dProcessor proc)
     double v = ldexp((double)(0x800000u | frac), e - 152);
     return (w0 & 0x8000) ? -v : v;
   }
-  if (proc == STANCE_C3D_MIPS)
-    u = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-  else
-    u = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return (double)f;
+  uint32_t u = proc == STANCE_C3D_MIPS ? stance_get_be32(p) : stance_get_le32(p);
+  return (double)stance_bits_f32(u);
 }
 
 static void
 put_u16_at(uint8_t *p, unsigned v, StanceC3dProcessor proc)
 {
-  if (proc == STANCE_C3D_MIPS) {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-  } else {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-  }
+  if (proc == STANCE_C3D_MIPS)
+    stance_put_be16(p, (uint16_t)v);
+  else
+    stance_put_le16(p, (uint16_t)v);
 }
 
 /* The float f (already a finite float whose DEC exponent fits: the writer checks) in proc's
@@ -123,25 +113,14 @@ put_f32_at(uint8_t *p, float f, StanceC3dProcessor proc)
     uint32_t mant = (uint32_t)ldexp(m, 24); /* exact: a float has 24 significant bits */
     uint32_t w0 = (f < 0 ? 0x8000u : 0u) | (uint32_t)(e + 128) << 7 | ((mant >> 16) & 0x7f);
     uint32_t w1 = mant & 0xffff;
-    p[0] = (uint8_t)w0;
-    p[1] = (uint8_t)(w0 >> 8);
-    p[2] = (uint8_t)w1;
-    p[3] = (uint8_t)(w1 >> 8);
+    stance_put_le16(p, (uint16_t)w0);
+    stance_put_le16(p + 2, (uint16_t)w1);
     return;
   }
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  if (proc == STANCE_C3D_MIPS) {
-    p[0] = (uint8_t)(u >> 24);
-    p[1] = (uint8_t)(u >> 16);
-    p[2] = (uint8_t)(u >> 8);
-    p[3] = (uint8_t)u;
-  } else {
-    p[0] = (uint8_t)u;
-    p[1] = (uint8_t)(u >> 8);
-    p[2] = (uint8_t)(u >> 16);
-    p[3] = (uint8_t)(u >> 24);
-  }
+  if (proc == STANCE_C3D_MIPS)
+    stance_put_be32(p, stance_f32_bits(f));
+  else
+    stance_put_le32(p, stance_f32_bits(f));
 }
 
 /* True when v can be stored as a float in proc's format without overflow. DEC floats reach
