@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stance-atomic.h"
 #include "stance-file.h"
 #include "stance-test.h"
 
@@ -309,6 +310,54 @@ START_TEST(test_roundtrip_empty_and_defaults)
     roundtrip(r);
     stance_recording_free(r);
   }
+}
+END_TEST
+
+/* stance-atomic.h: the content lands whole, an existing file keeps its bits, a failure names the
+ * path and leaves no temporary file behind. */
+START_TEST(test_atomic_write)
+{
+  char *dir = stance_test_tmpdir();
+  char path[512];
+  snprintf(path, sizeof path, "%s/out.bin", dir);
+  StanceError err = {0};
+  ck_assert_int_eq(stance_atomic_write(path, "first", 5, &err), 0);
+  ck_assert_int_eq(chmod(path, 0640), 0);
+  ck_assert_int_eq(stance_atomic_write(path, "second!", 7, &err), 0);
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq((int)st.st_size, 7);
+  ck_assert_int_eq((int)(st.st_mode & 0777), 0640);
+  char buf[16] = {0};
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fread(buf, 1, sizeof buf, f), 7);
+  fclose(f);
+  ck_assert_str_eq(buf, "second!");
+
+  /* An aborted file leaves the target as it was and no temporary file. */
+  StanceAtomicFile af;
+  ck_assert_int_eq(stance_atomic_open(&af, path, &err), 0);
+  fputs("half-written", af.fp);
+  stance_atomic_abort(&af);
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq((int)st.st_size, 7);
+  DIR *d = opendir(dir);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += e->d_name[0] != '.' || strncmp(e->d_name, ".out.bin.", 9) == 0;
+  closedir(d);
+  ck_assert_int_eq(n, 1);
+
+  /* A folder that does not exist. */
+  char bad[600];
+  snprintf(bad, sizeof bad, "%s/no-such-folder/out.bin", dir);
+  ck_assert_int_eq(stance_atomic_write(bad, "x", 1, &err), STANCE_EIO);
+  ck_assert_msg(strstr(err.message, bad) && strstr(err.message, "No such file"), "%s",
+                err.message);
+  unlink(path);
+  rmdir(dir);
+  free(dir);
 }
 END_TEST
 
@@ -1117,6 +1166,7 @@ file_suite(void)
   suite_add_tcase(s, tc);
   TCase *io = tcase_create("io");
   tcase_add_test(io, test_write_read_file);
+  tcase_add_test(io, test_atomic_write);
   tcase_add_test(io, test_write_failures);
   tcase_add_test(io, test_writer_refuses_bad_recordings);
   tcase_add_test(io, test_large_roundtrip);

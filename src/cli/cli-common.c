@@ -4,6 +4,8 @@
  */
 #include "cli-common.h"
 
+#include "stance-atomic.h"
+
 #include "stance-file.h"
 #include "stance-utf8.h"
 
@@ -484,78 +486,30 @@ cli_same_file(const char *a, const char *b)
 int
 cli_out_open(CliOut *o, const char *path, StanceError *err)
 {
-  memset(o, 0, sizeof *o);
-  o->path = strdup(path);
-  size_t len = strlen(path);
-  o->tmp_path = malloc(len + 16);
-  if (!o->path || !o->tmp_path) {
-    cli_out_abort(o);
-    return stance_error_set(err, STANCE_ENOMEM, "out of memory");
-  }
-  /* The temporary file sits beside the target so that rename() is atomic. */
-  snprintf(o->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
-  int fd = mkstemp(o->tmp_path);
-  if (fd < 0) {
-    int e = errno;
-    free(o->tmp_path);
-    o->tmp_path = NULL;
-    cli_out_abort(o);
-    return stance_error_set(err, STANCE_EIO, "cannot create %s: %s (expected a writable folder)",
-                            path, strerror(e));
-  }
-  /* mkstemp() creates 0600; give the file the usual permissions (umask applies). */
-  mode_t mask = umask(0);
-  umask(mask);
-  if (fchmod(fd, 0666 & ~mask) != 0) {
-    /* Not fatal: the file is still ours and readable. */
-  }
-  o->fp = fdopen(fd, "w");
-  if (!o->fp) {
-    int e = errno;
-    close(fd);
-    cli_out_abort(o);
-    return stance_error_set(err, STANCE_EIO, "cannot write %s: %s", path, strerror(e));
-  }
-  /* Large buffered writes: CSV exports of long recordings are hundreds of MB. */
-  setvbuf(o->fp, NULL, _IOFBF, 1 << 16);
-  return STANCE_OK;
+  StanceAtomicFile f;
+  int r = stance_atomic_open(&f, path, err);
+  o->fp = f.fp;
+  o->path = f.path;
+  o->tmp_path = f.tmp_path;
+  return r;
 }
 
 int
 cli_out_commit(CliOut *o, StanceError *err)
 {
-  int e = 0;
-  if (fflush(o->fp) != 0 || ferror(o->fp))
-    e = errno ? errno : EIO;
-  if (!e && fsync(fileno(o->fp)) != 0 && errno != EINVAL)
-    e = errno;
-  if (fclose(o->fp) != 0 && !e)
-    e = errno ? errno : EIO;
+  StanceAtomicFile f = {.fp = o->fp, .path = o->path, .tmp_path = o->tmp_path};
   o->fp = NULL;
-  if (!e && rename(o->tmp_path, o->path) != 0)
-    e = errno;
-  if (e) {
-    int r = stance_error_set(err, STANCE_EIO, "cannot write %s: %s", o->path, strerror(e));
-    cli_out_abort(o);
-    return r;
-  }
-  free(o->tmp_path);
-  free(o->path);
-  o->tmp_path = o->path = NULL;
-  return STANCE_OK;
+  o->path = o->tmp_path = NULL;
+  return stance_atomic_commit(&f, err);
 }
 
 void
 cli_out_abort(CliOut *o)
 {
-  if (o->fp)
-    fclose(o->fp);
-  if (o->tmp_path)
-    unlink(o->tmp_path);
-  free(o->tmp_path);
-  free(o->path);
+  StanceAtomicFile f = {.fp = o->fp, .path = o->path, .tmp_path = o->tmp_path};
   o->fp = NULL;
-  o->tmp_path = o->path = NULL;
+  o->path = o->tmp_path = NULL;
+  stance_atomic_abort(&f);
 }
 
 /* ======================================================================================

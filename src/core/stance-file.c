@@ -13,6 +13,8 @@
  * passes is decoded completely; there is no partial result.
  */
 #include "stance-file.h"
+
+#include "stance-atomic.h"
 #include "stance-bytes.h"
 #include "stance-utf8.h"
 
@@ -584,30 +586,6 @@ stance_file_encode(const StanceRecording *rec, uint8_t **out, size_t *out_len, S
   return STANCE_OK;
 }
 
-/* Best effort: makes the rename itself durable. Some file systems refuse fsync on a directory;
- * the data is already safely in the file by then, so that is not an error. */
-static void
-fsync_dir_of(const char *path)
-{
-  char *dir = strdup(path);
-  if (!dir)
-    return;
-  char *slash = strrchr(dir, '/');
-  const char *d = ".";
-  if (slash == dir)
-    d = "/";
-  else if (slash) {
-    *slash = '\0';
-    d = dir;
-  }
-  int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
-  free(dir);
-}
-
 int
 stance_file_write(const StanceRecording *rec, const char *path, StanceError *err)
 {
@@ -619,81 +597,32 @@ stance_file_write(const StanceRecording *rec, const char *path, StanceError *err
     plan_clear(&plan);
     return stance_error_prefix(err, "%s: ", path);
   }
-
-  /* The temporary file lives next to the target so that rename() is atomic (same file system). */
-  const char *slash = strrchr(path, '/');
-  size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-  size_t tlen = strlen(path) + 16;
-  char *tmp = malloc(tlen);
   uint8_t *stage = malloc(SINK_STAGE);
-  if (!tmp || !stage) {
-    free(tmp);
-    free(stage);
+  if (!stage) {
     plan_clear(&plan);
     return stance_error_set(err, STANCE_ENOMEM, "%s: out of memory", path);
   }
-  snprintf(tmp, tlen, "%.*s.%s.XXXXXX", (int)dir_len, path, path + dir_len);
-
-  int fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    free(tmp);
+  StanceAtomicFile af;
+  r = stance_atomic_open(&af, path, err);
+  if (r < 0) {
     free(stage);
     plan_clear(&plan);
-    return stance_error_set(err, STANCE_EIO,
-                            "cannot write '%s': %s (creating a temporary file "
-                            "in the same folder failed)",
-                            path, strerror(e));
+    return r;
   }
-  /* mkstemp creates the file 0600, which suits personal data; a file being replaced keeps its
-   * own permission bits. */
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-    (void)fchmod(fd, st.st_mode & 07777);
-
-  const char *step = "writing";
-  int e = 0;
-  FILE *f = fdopen(fd, "wb");
-  if (!f) {
-    e = errno;
-    close(fd);
-  } else {
-    Sink s = {.f = f, .stage = stage};
-    encode_to(rec, &plan, &s);
-    sink_flush(&s);
-    e = s.errnum;
-    if (!e) {
-      errno = 0;
-      if (fflush(f) != 0 || ferror(f))
-        e = errno ? errno : EIO;
-    }
-    if (!e && fsync(fileno(f)) != 0) {
-      e = errno;
-      step = "flushing to disk";
-    }
-    errno = 0;
-    if (fclose(f) != 0 && !e)
-      e = errno ? errno : EIO;
-  }
-  if (!e && rename(tmp, path) != 0) {
-    e = errno;
-    step = "replacing the file";
-  }
-  if (e) {
-    unlink(tmp);
-    free(tmp);
-    free(stage);
-    plan_clear(&plan);
-    return stance_error_set(err, STANCE_EIO,
-                            "cannot write '%s': %s (while %s; any existing file "
-                            "was left untouched)",
-                            path, strerror(e), step);
-  }
-  fsync_dir_of(path);
-  free(tmp);
+  Sink s = {.f = af.fp, .stage = stage};
+  encode_to(rec, &plan, &s);
+  sink_flush(&s);
   free(stage);
   plan_clear(&plan);
-  return STANCE_OK;
+  if (s.errnum) {
+    r = stance_error_set(err, STANCE_EIO,
+                         "cannot write '%s': %s (while writing; any existing file was left "
+                         "untouched)",
+                         path, strerror(s.errnum));
+    stance_atomic_abort(&af);
+    return r;
+  }
+  return stance_atomic_commit(&af, err);
 }
 
 /* ==== Reader ==== */

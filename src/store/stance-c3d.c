@@ -26,6 +26,8 @@
  */
 #include "stance-c3d.h"
 
+#include "stance-atomic.h"
+
 #include "stance-bytes.h"
 #include "stance-config.h"
 #include "stance-protocol.h"
@@ -2139,61 +2141,7 @@ stance_c3d_write(const StanceRecording *rec, const char *path, StanceError *err)
   if (r < 0)
     return stance_error_prefix(err, "%s: ", path);
 
-  /* A temporary file next to the target, renamed into place: atomic on one file system. */
-  const char *slash = strrchr(path, '/');
-  size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-  size_t tlen = strlen(path) + 16;
-  char *tmp = malloc(tlen);
-  if (!tmp) {
-    free(buf);
-    return stance_error_set(err, STANCE_ENOMEM, "%s: out of memory", path);
-  }
-  snprintf(tmp, tlen, "%.*s.%s.XXXXXX", (int)dir_len, path, path + dir_len);
-  int fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    free(tmp);
-    free(buf);
-    return stance_error_set(err, STANCE_EIO,
-                            "cannot write '%s': %s (creating a temporary file in the same folder "
-                            "failed)",
-                            path, strerror(e));
-  }
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-    (void)fchmod(fd, st.st_mode & 07777);
-  int e = 0;
-  const char *step = "writing";
-  size_t done = 0;
-  while (done < len) {
-    ssize_t w = write(fd, buf + done, len - done);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      e = errno;
-      break;
-    }
-    done += (size_t)w;
-  }
-  if (!e && fsync(fd) != 0) {
-    e = errno;
-    step = "flushing to disk";
-  }
-  if (close(fd) != 0 && !e)
-    e = errno;
-  if (!e && rename(tmp, path) != 0) {
-    e = errno;
-    step = "replacing the file";
-  }
+  r = stance_atomic_write(path, buf, len, err);
   free(buf);
-  if (e) {
-    unlink(tmp);
-    free(tmp);
-    return stance_error_set(err, STANCE_EIO,
-                            "cannot write '%s': %s (while %s; any existing file was left "
-                            "untouched)",
-                            path, strerror(e), step);
-  }
-  free(tmp);
-  return STANCE_OK;
+  return r;
 }
