@@ -16,6 +16,7 @@ packages=(
   meson ninja-build pkg-config gcc libc6-dev python3
   libusb-1.0-0-dev libfftw3-dev libgsl-dev libgtk-4-dev libadwaita-1-dev libsqlite3-dev
   check umockdev libumockdev-dev valgrind clang-format
+  libcairo2-dev libfontconfig-dev fonts-dejavu-core
   xvfb xauth dbus poppler-utils locales
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
   clang libclang-rt-14-dev
@@ -63,17 +64,23 @@ cmd_run() {
   local cli=build/src/cli/stance-cli
   local out
   out=$(mktemp -d)
-  log "headless session on the simulated plates (files in $out)"
-  # Split squats with each foot in front; the simulated right leg is 15 % weaker.
-  "$cli" simulate --protocol split-squat --front left --reps 8 --asymmetry 15 --seed 1 \
-    -o "$out/split-squat-left.stance"
-  "$cli" simulate --protocol split-squat --front right --reps 8 --asymmetry 15 --seed 2 \
-    -o "$out/split-squat-right.stance" >/dev/null
+  # A session store of its own in the temporary folder: the demo never touches the user's database
+  # (~/.local/share/stance/stance.db, which stance-cli uses when STANCE_DB is not set).
+  export STANCE_DB=$out/stance.db
+  log "headless session on the simulated plates (store and report in $out)"
+  "$cli" athlete add "Demo Athlete" --sex f --dominant left --involved right --mass 68
+  # Split squats with each foot in front, recorded into the store like real plates would be; the
+  # simulated right leg is 15 % weaker.
+  "$cli" record --sim split-squat --side left --asymmetry 15 --seed 1 --fast --duration 35 \
+    --athlete "Demo Athlete" 2>/dev/null
+  "$cli" record --sim split-squat --side right --asymmetry 15 --seed 2 --fast --duration 35 \
+    --athlete "Demo Athlete" 2>/dev/null
   echo
-  "$cli" info "$out/split-squat-left.stance"
+  log "the stored session: each trial, then the left-front against the right-front asymmetry"
+  "$cli" session show latest
   echo
-  log "analysis: each set, then the left-front against the right-front asymmetry report"
-  "$cli" analyse "$out/split-squat-left.stance" "$out/split-squat-right.stance"
+  "$cli" report latest -o "$out/asymmetry-report.pdf"
+  log "asymmetry report for the physio: $out/asymmetry-report.pdf"
 }
 
 # Prints "tests: N passed, N failed" over the given meson build dirs' last test logs.

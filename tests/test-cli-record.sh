@@ -16,6 +16,8 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=cli-lib.sh
 . "$(dirname "$0")/cli-lib.sh"
 cli_lib_init record "$@"
+# `record --athlete` records into the session store: keep it in the temporary folder.
+export HOME="$tmp/home" XDG_DATA_HOME="$tmp/home/.local/share" STANCE_DB="$tmp/store.db"
 
 # info_value FILE LABEL: the value column of one `info` line.
 info_value() { "$CLI" info "$1" | sed -n "s/^  $2  *//p" | head -n 1; }
@@ -38,6 +40,7 @@ check "stance-cli help record is record --help" "$out" \
 # ---------------------------------------------------------------------------------------------
 # The issue's acceptance check: a realtime recording that info and analyse read
 # ---------------------------------------------------------------------------------------------
+"$CLI" athlete add "Test Athlete" >/dev/null
 t0=$(now)
 run record --sim cmj --rate 1000 --duration 3 -o c.stance --athlete "Test Athlete"
 took=$(elapsed_since "$t0")

@@ -353,8 +353,7 @@ START_TEST(test_atomic_write)
   char bad[600];
   snprintf(bad, sizeof bad, "%s/no-such-folder/out.bin", dir);
   ck_assert_int_eq(stance_atomic_write(bad, "x", 1, &err), STANCE_EIO);
-  ck_assert_msg(strstr(err.message, bad) && strstr(err.message, "No such file"), "%s",
-                err.message);
+  ck_assert_msg(strstr(err.message, bad) && strstr(err.message, "No such file"), "%s", err.message);
   unlink(path);
   rmdir(dir);
   free(dir);

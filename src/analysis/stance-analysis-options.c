@@ -1,5 +1,6 @@
-/* stance-analysis-options.c: analysis option defaults and the parsers of the CLI's spellings for
- * the onset rule and the low-pass filter (see stance-analysis.h).
+/* stance-analysis-options.c: analysis option defaults, the parsers of the CLI's spellings for
+ * the onset rule and the low-pass filter, and the options as one line of text (the form the store
+ * keeps with every analysis run; see stance-analysis.h).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
@@ -10,8 +11,13 @@
 #include "stance-analysis.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -263,4 +269,424 @@ stance_analysis_options_parse_filter(StanceAnalysisOptions *o, const char *spec,
   o->filter_order = order;
   o->filter_cutoff_hz = cutoff;
   return STANCE_OK;
+}
+
+/* ======================================================================================
+ * Options as text (stance_analysis_options_to_text / _from_text)
+ *
+ * One line, "key=value" pairs separated by ';', every field, in a fixed order. The store keeps
+ * this text with each analysis run so that the run can be repeated exactly: numbers are written
+ * with the fewest significant digits (up to 17) that read back to the same double, and both
+ * directions run in the "C" locale of the calling thread (uselocale()), whatever LC_NUMERIC the
+ * process has, so a GUI in a decimal-comma locale writes and reads the same text as the CLI.
+ * ====================================================================================== */
+
+typedef enum {
+  OPT_PROTOCOL,
+  OPT_SIDE,
+  OPT_INVOLVED,
+  OPT_FORMULA,
+  OPT_ONSET,
+  OPT_FILTER,
+  OPT_WEIGH,
+  OPT_INT,
+  OPT_NUM,
+} OptKind;
+
+typedef struct {
+  const char *key;
+  OptKind kind;
+  size_t offset; /* of the field in StanceAnalysisOptions */
+} OptField;
+
+#define OPT_OFF(member) offsetof(StanceAnalysisOptions, member)
+
+/* The order of the text; every field of StanceAnalysisOptions appears exactly once. */
+static const OptField opt_fields[] = {
+    {"protocol", OPT_PROTOCOL, OPT_OFF(protocol)},
+    {"side", OPT_SIDE, OPT_OFF(side)},
+    {"involved", OPT_INVOLVED, OPT_OFF(involved)},
+    {"formula", OPT_FORMULA, OPT_OFF(formula)},
+    {"onset", OPT_ONSET, OPT_OFF(onset)},
+    {"onset_sd", OPT_NUM, OPT_OFF(onset_sd)},
+    {"onset_step_back_s", OPT_NUM, OPT_OFF(onset_step_back_s)},
+    {"onset_n", OPT_NUM, OPT_OFF(onset_n)},
+    {"onset_pct_bw", OPT_NUM, OPT_OFF(onset_pct_bw)},
+    {"takeoff_n", OPT_NUM, OPT_OFF(takeoff_n)},
+    {"peak_rfd_window_s", OPT_NUM, OPT_OFF(peak_rfd_window_s)},
+    {"filter", OPT_FILTER, OPT_OFF(filter)},
+    {"filter_order", OPT_INT, OPT_OFF(filter_order)},
+    {"filter_cutoff_hz", OPT_NUM, OPT_OFF(filter_cutoff_hz)},
+    {"weigh", OPT_WEIGH, OPT_OFF(weigh)},
+    {"weigh_window_s", OPT_NUM, OPT_OFF(weigh_window_s)},
+    {"weigh_start_s", OPT_NUM, OPT_OFF(weigh_start_s)},
+    {"gravity_m_s2", OPT_NUM, OPT_OFF(gravity_m_s2)},
+    {"external_load_kg", OPT_NUM, OPT_OFF(external_load_kg)},
+};
+#define N_OPT_FIELDS (sizeof opt_fields / sizeof opt_fields[0])
+
+#define OPT_KEYS                                                                                   \
+  "protocol, side, involved, formula, onset, onset_sd, onset_step_back_s, onset_n, onset_pct_bw, " \
+  "takeoff_n, peak_rfd_window_s, filter, filter_order, filter_cutoff_hz, weigh, weigh_window_s, "  \
+  "weigh_start_s, gravity_m_s2, external_load_kg"
+
+static const char *const onset_names[] = {
+    [STANCE_ONSET_DEFAULT] = "default",
+    [STANCE_ONSET_BW_5SD] = "bw_5sd",
+    [STANCE_ONSET_FIXED_N] = "fixed_n",
+    [STANCE_ONSET_PCT_BW] = "pct_bw",
+};
+static const char *const filter_names[] = {
+    [STANCE_FILTER_DEFAULT] = "default",
+    [STANCE_FILTER_RAW] = "raw",
+    [STANCE_FILTER_BUTTERWORTH] = "butterworth",
+    [STANCE_FILTER_AUTO] = "auto",
+};
+static const char *const weigh_names[] = {
+    [STANCE_WEIGH_STILLEST] = "stillest",
+    [STANCE_WEIGH_FIRST] = "first",
+    [STANCE_WEIGH_AUTO] = "auto",
+};
+#define N_NAMES(a) (sizeof(a) / sizeof(a)[0])
+
+/* Name of enum value v in names[], or NULL when out of range. */
+static const char *
+enum_name(const char *const *names, size_t n, int v)
+{
+  return v >= 0 && (size_t)v < n ? names[v] : NULL;
+}
+
+/* The value of v in names[] (exact, lower case as written by to_text), -1 when none. */
+static int
+enum_value(const char *const *names, size_t n, const char *s)
+{
+  for (size_t i = 0; i < n; i++)
+    if (names[i] && strcmp(names[i], s) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* Shortest text that reads back to v; call with the "C" locale in use. */
+static void
+opt_format_double(double v, char *buf, size_t n)
+{
+  if (v == 0.0 && !signbit(v)) {
+    snprintf(buf, n, "0");
+    return;
+  }
+  if (!isfinite(v)) {
+    /* Never produced by valid options; written so that from_text refuses it by name. */
+    snprintf(buf, n, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+    return;
+  }
+  if (fabs(v) < 1e15 && v == trunc(v)) {
+    snprintf(buf, n, "%.0f", v); /* "20", not %g's "2e+01"; -0 stays "-0" */
+    return;
+  }
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, n, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v)
+      return; /* %.17g always reads back exactly, so the loop ends with a match */
+  }
+}
+
+/* Appends text to buf like snprintf does (counting what did not fit). */
+static void
+opt_append(char *buf, size_t n, size_t *len, const char *s)
+{
+  size_t l = strlen(s);
+  if (*len < n) {
+    size_t room = n - *len - 1;
+    size_t c = l < room ? l : room;
+    memcpy(buf + *len, s, c);
+    buf[*len + c] = '\0';
+  }
+  *len += l;
+}
+
+int
+stance_analysis_options_to_text(const StanceAnalysisOptions *o, char *buf, size_t n)
+{
+  if (n > 0)
+    buf[0] = '\0';
+  if (!o)
+    return 0;
+  locale_t c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  locale_t old = c_loc != (locale_t)0 ? uselocale(c_loc) : (locale_t)0;
+  size_t len = 0;
+  for (size_t i = 0; i < N_OPT_FIELDS; i++) {
+    const OptField *f = &opt_fields[i];
+    const char *field = (const char *)o + f->offset;
+    char val[48];
+    const char *s = val;
+    switch (f->kind) {
+    case OPT_PROTOCOL: s = stance_protocol_name(*(const StanceProtocol *)field); break;
+    case OPT_SIDE:
+    case OPT_INVOLVED: s = stance_side_name(*(const StanceSide *)field); break;
+    case OPT_FORMULA: s = stance_asym_formula_name(*(const StanceAsymFormula *)field); break;
+    case OPT_ONSET:
+      s = enum_name(onset_names, N_NAMES(onset_names), (int)*(const StanceOnsetRule *)field);
+      break;
+    case OPT_FILTER:
+      s = enum_name(filter_names, N_NAMES(filter_names), (int)*(const StanceFilterKind *)field);
+      break;
+    case OPT_WEIGH:
+      s = enum_name(weigh_names, N_NAMES(weigh_names), (int)*(const StanceWeighRule *)field);
+      break;
+    case OPT_INT: snprintf(val, sizeof val, "%d", *(const int *)field); break;
+    case OPT_NUM: opt_format_double(*(const double *)field, val, sizeof val); break;
+    }
+    if (!s)
+      s = "unknown"; /* an enum out of range: from_text refuses it, naming the key */
+    if (i > 0)
+      opt_append(buf, n, &len, ";");
+    opt_append(buf, n, &len, f->key);
+    opt_append(buf, n, &len, "=");
+    opt_append(buf, n, &len, s);
+  }
+  if (c_loc != (locale_t)0) {
+    uselocale(old);
+    freelocale(c_loc);
+  }
+  return len > INT_MAX ? INT_MAX : (int)len;
+}
+
+/* A finite decimal number ("5", "-1", "0.03", "1e-05"): digits, one point, an optional exponent;
+ * no hex, no "inf"/"nan", no blanks. Call with the "C" locale in use. */
+static bool
+opt_parse_double(const char *s, double *out)
+{
+  const char *p = s;
+  if (*p == '+' || *p == '-')
+    p++;
+  bool digits = false;
+  while (*p >= '0' && *p <= '9') {
+    p++;
+    digits = true;
+  }
+  if (*p == '.') {
+    p++;
+    while (*p >= '0' && *p <= '9') {
+      p++;
+      digits = true;
+    }
+  }
+  if (!digits)
+    return false;
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-')
+      p++;
+    if (!(*p >= '0' && *p <= '9'))
+      return false;
+    while (*p >= '0' && *p <= '9')
+      p++;
+  }
+  if (*p != '\0')
+    return false;
+  errno = 0;
+  char *end = NULL;
+  double v = strtod(s, &end);
+  /* ERANGE with a tiny result is a subnormal, which reads back exactly; an overflow is inf. */
+  if (end != p || !isfinite(v))
+    return false;
+  *out = v;
+  return true;
+}
+
+/* One "key=value" pair (already trimmed) into o. */
+static int
+opt_parse_pair(StanceAnalysisOptions *o, const char *key, const char *val, bool *seen,
+               StanceError *err)
+{
+  const OptField *f = NULL;
+  size_t idx = 0;
+  for (size_t i = 0; i < N_OPT_FIELDS; i++)
+    if (strcmp(opt_fields[i].key, key) == 0) {
+      f = &opt_fields[i];
+      idx = i;
+      break;
+    }
+  if (!f)
+    return stance_error_set(err, STANCE_EFORMAT,
+                            "analysis options: unknown key '%s' (expected one of %s)", key,
+                            OPT_KEYS);
+  if (seen[idx])
+    return stance_error_set(err, STANCE_EFORMAT,
+                            "analysis options: key '%s' is given twice (expected each key once)",
+                            key);
+  seen[idx] = true;
+  char *field = (char *)o + f->offset;
+  switch (f->kind) {
+  case OPT_PROTOCOL: {
+    StanceProtocol p = stance_protocol_from_name(val);
+    if (p == STANCE_PROTO_UNKNOWN && strcmp(val, "unknown") != 0)
+      return stance_error_set(err, STANCE_EFORMAT,
+                              "analysis options: protocol '%s' is not a protocol (expected a "
+                              "protocol id such as cmj or sl-cmj, or unknown)",
+                              val);
+    *(StanceProtocol *)field = p;
+    return STANCE_OK;
+  }
+  case OPT_SIDE:
+  case OPT_INVOLVED: {
+    StanceSide s;
+    if (!stance_side_from_name(val, &s))
+      return stance_error_set(err, STANCE_EFORMAT,
+                              "analysis options: %s '%s' is not a side (expected left, right or "
+                              "both)",
+                              key, val);
+    *(StanceSide *)field = s;
+    return STANCE_OK;
+  }
+  case OPT_FORMULA: {
+    StanceAsymFormula fm;
+    if (!stance_asym_formula_from_name(val, &fm))
+      return stance_error_set(err, STANCE_EFORMAT,
+                              "analysis options: formula '%s' is not an asymmetry formula "
+                              "(expected default, lsi, pct_diff, lr_sum, lr_mean, sym_angle or "
+                              "log_ratio)",
+                              val);
+    *(StanceAsymFormula *)field = fm;
+    return STANCE_OK;
+  }
+  case OPT_ONSET: {
+    int v = enum_value(onset_names, N_NAMES(onset_names), val);
+    if (v < 0)
+      return stance_error_set(err, STANCE_EFORMAT,
+                              "analysis options: onset '%s' is not an onset rule (expected "
+                              "default, bw_5sd, fixed_n or pct_bw)",
+                              val);
+    *(StanceOnsetRule *)field = (StanceOnsetRule)v;
+    return STANCE_OK;
+  }
+  case OPT_FILTER: {
+    int v = enum_value(filter_names, N_NAMES(filter_names), val);
+    if (v < 0)
+      return stance_error_set(err, STANCE_EFORMAT,
+                              "analysis options: filter '%s' is not a filter kind (expected "
+                              "default, raw, butterworth or auto)",
+                              val);
+    *(StanceFilterKind *)field = (StanceFilterKind)v;
+    return STANCE_OK;
+  }
+  case OPT_WEIGH: {
+    int v = enum_value(weigh_names, N_NAMES(weigh_names), val);
+    if (v < 0)
+      return stance_error_set(err, STANCE_EFORMAT,
+                              "analysis options: weigh '%s' is not a weighing rule (expected "
+                              "stillest, first or auto)",
+                              val);
+    *(StanceWeighRule *)field = (StanceWeighRule)v;
+    return STANCE_OK;
+  }
+  case OPT_INT: {
+    const char *p = val;
+    if (*p == '-' || *p == '+')
+      p++;
+    bool ok = *p != '\0';
+    for (; *p; p++)
+      ok = ok && *p >= '0' && *p <= '9';
+    long v = 0;
+    if (ok) {
+      errno = 0;
+      v = strtol(val, NULL, 10);
+      ok = errno == 0 && v >= INT_MIN && v <= INT_MAX;
+    }
+    if (!ok)
+      return stance_error_set(err, STANCE_EFORMAT,
+                              "analysis options: %s '%s' is not an integer (expected a whole "
+                              "number such as 4)",
+                              key, val);
+    *(int *)field = (int)v;
+    return STANCE_OK;
+  }
+  case OPT_NUM: {
+    double v;
+    if (!opt_parse_double(val, &v))
+      return stance_error_set(err, STANCE_EFORMAT,
+                              "analysis options: %s '%s' is not a number (expected a finite "
+                              "decimal with a '.' point, such as 0.02 or -1)",
+                              key, val);
+    *(double *)field = v;
+    return STANCE_OK;
+  }
+  }
+  return stance_error_set(err, STANCE_EFORMAT, "analysis options: key '%s' cannot be read", key);
+}
+
+/* Copies [s, e) without surrounding blanks into buf; false when it does not fit. */
+static bool
+opt_trim_copy(const char *s, const char *e, char *buf, size_t n)
+{
+  while (s < e && (*s == ' ' || *s == '\t'))
+    s++;
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+    e--;
+  if ((size_t)(e - s) >= n)
+    return false;
+  memcpy(buf, s, (size_t)(e - s));
+  buf[e - s] = '\0';
+  return true;
+}
+
+int
+stance_analysis_options_from_text(StanceAnalysisOptions *o, const char *text, StanceError *err)
+{
+  if (!o || !text)
+    return stance_error_set(err, STANCE_EINVAL, "analysis options: no options or no text given");
+  StanceAnalysisOptions tmp;
+  stance_analysis_options_default(&tmp);
+  bool seen[N_OPT_FIELDS] = {false};
+  locale_t c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  if (c_loc == (locale_t)0)
+    return stance_error_set(err, STANCE_ENOMEM, "analysis options: cannot create the C locale");
+  locale_t old = uselocale(c_loc);
+  int r = STANCE_OK;
+  const char *p = text;
+  while (r == STANCE_OK && *p) {
+    const char *end = strchr(p, ';');
+    if (!end)
+      end = p + strlen(p);
+    char pair[256];
+    if (!opt_trim_copy(p, end, pair, sizeof pair)) {
+      r = stance_error_set(err, STANCE_EFORMAT,
+                           "analysis options: the pair at offset %zu is longer than %zu "
+                           "characters (expected key=value)",
+                           (size_t)(p - text), sizeof pair - 1);
+      break;
+    }
+    if (pair[0] != '\0') { /* empty pairs (";;", a trailing ';') are skipped */
+      char *eq = strchr(pair, '=');
+      if (!eq) {
+        r = stance_error_set(err, STANCE_EFORMAT,
+                             "analysis options: '%s' at offset %zu is not key=value (expected "
+                             "e.g. onset_sd=5)",
+                             pair, (size_t)(p - text));
+        break;
+      }
+      *eq = '\0';
+      char key[64], val[192];
+      if (!opt_trim_copy(pair, eq, key, sizeof key) ||
+          !opt_trim_copy(eq + 1, eq + 1 + strlen(eq + 1), val, sizeof val)) {
+        r = stance_error_set(err, STANCE_EFORMAT,
+                             "analysis options: key or value too long at offset %zu",
+                             (size_t)(p - text));
+        break;
+      }
+      if (key[0] == '\0') {
+        r = stance_error_set(err, STANCE_EFORMAT,
+                             "analysis options: empty key at offset %zu (expected key=value)",
+                             (size_t)(p - text));
+        break;
+      }
+      r = opt_parse_pair(&tmp, key, val, seen, err);
+    }
+    p = *end ? end + 1 : end;
+  }
+  uselocale(old);
+  freelocale(c_loc);
+  if (r == STANCE_OK)
+    *o = tmp;
+  return r;
 }

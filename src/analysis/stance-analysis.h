@@ -111,6 +111,15 @@ int stance_analysis_options_parse_onset(StanceAnalysisOptions *o, const char *sp
 int stance_analysis_options_parse_filter(StanceAnalysisOptions *o, const char *spec,
                                          StanceError *err);
 
+/* The options as one line of text, every field, "key=value" pairs separated by ';', numbers with
+ * the fewest digits that read back to the same double, e.g. "protocol=cmj;side=both;involved=both;
+ * formula=default;onset=default;onset_sd=5;...". The store keeps it with each analysis run so the
+ * run can be repeated exactly. Returns the length (like snprintf; n >= 640 is always enough). */
+int stance_analysis_options_to_text(const StanceAnalysisOptions *o, char *buf, size_t n);
+/* Parses that text (keys in any order; keys left out keep their defaults; an unknown key or a bad
+ * value is STANCE_EFORMAT naming it and what was expected). */
+int stance_analysis_options_from_text(StanceAnalysisOptions *o, const char *text, StanceError *err);
+
 /* ---- Result model ---- */
 
 enum {

@@ -1,4 +1,5 @@
-/* cli-record.c: `stance-cli record`: a board, the simulated plates or a file replay -> .stance.
+/* cli-record.c: `stance-cli record`: a board, the simulated plates or a file replay -> the
+ * session store (--athlete) and/or a .stance file (-o).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
@@ -8,8 +9,16 @@
  * (g_unix_signal_add, so the handler runs in the loop, not in signal context) stop the source,
  * drain what it delivered and write the file with what was recorded; the exit status is then
  * 130. Board events (unplugged, back) are printed as lines. Only the main thread runs this code.
+ *
+ * Into the store, the trial is written while it is recorded: every drain hands the new samples to
+ * a StanceTrialWriter, which commits a chunk at most STANCE_STORE_FLUSH_MS after its first sample
+ * arrived. A process killed (kill -9, a crash, a power cut) thus loses at most the last ~100 ms
+ * plus one drain period, and the next open of the store recovers the trial as interrupted. The
+ * trial begins (and a new session is added) with the first samples, so that a source that never
+ * delivers leaves nothing behind. A full disk stops the recording and keeps what was committed.
  */
 #include "cli-common.h"
+#include "cli-store.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,61 +47,77 @@ static const char *const SUB = "record";
 void
 cli_record_help(FILE *out)
 {
-  fputs("Usage: stance-cli record [--device SERIAL | --sim PROTOCOL | --replay FILE] [options]\n"
-        "                         --duration S -o FILE.stance\n"
-        "\n"
-        "Records from the Stance plates (a board on USB), from the simulated plates or from a\n"
-        "recorded file played back, into FILE.stance: raw counts with the board's calibration (or\n"
-        "the file's layout for a replay), gaps where samples were lost, and the metadata (source,\n"
-        "board serial and firmware, calibration id, start time, protocol, side, athlete).\n"
-        "\n"
-        "Source (one of; default: the only board connected):\n"
-        "      --device SERIAL     the board with this serial (stance-cli devices lists them)\n"
-        "      --sim PROTOCOL      the simulated plates doing PROTOCOL (ids below); when the\n"
-        "                          protocol ends it starts again with the next seed\n"
-        "      --replay FILE       a .stance or text file, played back at its own rate\n"
-        "Recording:\n"
-        "      --rate HZ           sample rate: 500, 1000, 2000 or 4000 for a board and the\n"
-        "                          simulated plates (default 1000); a replay has the file's\n"
-        "      --duration S        length in seconds, cut to the sample (required, except for\n"
-        "                          --replay, which records to the end of the file by default)\n"
-        "  -o, --output FILE       the recording (required); replaced if it exists, written\n"
-        "                          atomically when the recording ends or is interrupted\n"
-        "      --protocol P        the protocol performed, for the metadata (--sim sets it)\n"
-        "      --side S            left, right or both: stance leg / front foot of one-sided\n"
-        "                          protocols (needed for them; default both)\n"
-        "      --athlete NAME      name or pseudonym for the metadata\n"
-        "Simulated plates (--sim only; as `stance-cli simulate`, see its --help):\n"
-        "      --fast              not paced by the wall clock: as fast as it can be recorded\n"
-        "      --seed N, --body-mass KG, --load KG, --asymmetry PCT, --asym-force PCT,\n"
-        "      --asym-rfd PCT, --asym-impulse PCT, --weaker S, --reps N, --sets N, --fatigue PCT,\n"
-        "      --tempo S, --rest S, --no-warmup, --no-still, --noise COUNTS, --cell-noise N,\n"
-        "      --mains 0|50|60, --hum N, --drift N_PER_MIN, --foot-left X,Y, --foot-right X,Y\n"
-        "Replay (--replay only):\n"
-        "      --speed X           times real time (default 1; 0 = as fast as it can be read)\n"
-        "  -h, --help              show this text and exit\n"
-        "\n"
-        "On a terminal a status line on stderr shows, five times a second: recorded / requested\n"
-        "seconds, samples, the measured rate, gap samples and the force on the left and right\n"
-        "plates and in total. Elsewhere one line is printed at the end. Ctrl-C (SIGINT) or\n"
-        "SIGTERM stops the recording and writes what was recorded.\n"
-        "\n"
-        "Exit status: 0 recorded, 1 the source failed (no board, a board or file error, a fault\n"
-        "while streaming: what was recorded until then is written) or the file cannot be written,\n"
-        "2 bad usage (unknown option, bad value, a rate the source does not support),\n"
-        "130 interrupted (the file holds what was recorded until then; none is written when\n"
-        "nothing was).\n"
-        "\n"
-        "Examples:\n"
-        "  stance-cli record --sim cmj --rate 1000 --duration 3 -o cmj.stance\n"
-        "  stance-cli record --sim split-squat --side left --asymmetry 12 --fast --duration 60 \\\n"
-        "      -o split.stance\n"
-        "  stance-cli record --device SN-0042 --rate 2000 --duration 30 --protocol imtp \\\n"
-        "      --athlete \"A. Athlete\" -o imtp.stance\n"
-        "  stance-cli record --replay cmj.stance --speed 0 -o copy.stance\n"
-        "\n"
-        "Protocols:\n",
-        out);
+  fputs(
+      "Usage: stance-cli record [--device SERIAL | --sim PROTOCOL | --replay FILE] [options]\n"
+      "                         --duration S (--athlete ATHLETE | -o FILE.stance | both)\n"
+      "\n"
+      "Records from the Stance plates (a board on USB), from the simulated plates or from a\n"
+      "recorded file played back, into the session store as a trial of the athlete's session\n"
+      "(--athlete) and/or into FILE.stance (-o): raw counts with the board's calibration (or\n"
+      "the file's layout for a replay), gaps where samples were lost, and the metadata (source,\n"
+      "board serial and firmware, calibration id, start time, protocol, side, athlete).\n"
+      "Into the store the trial is written as it is recorded (committed every 100 ms: a crash\n"
+      "loses at most that much), then analysed; a one-line summary gives the trial and session\n"
+      "ids and the asymmetry.\n"
+      "\n"
+      "Source (one of; default: the only board connected):\n"
+      "      --device SERIAL     the board with this serial (stance-cli devices lists them)\n"
+      "      --sim PROTOCOL      the simulated plates doing PROTOCOL (ids below); when the\n"
+      "                          protocol ends it starts again with the next seed\n"
+      "      --replay FILE       a .stance or text file, played back at its own rate\n"
+      "Recording:\n"
+      "      --rate HZ           sample rate: 500, 1000, 2000 or 4000 for a board and the\n"
+      "                          simulated plates (default 1000); a replay has the file's\n"
+      "      --duration S        length in seconds, cut to the sample (required, except for\n"
+      "                          --replay, which records to the end of the file by default)\n"
+      "      --protocol P        the protocol performed, for the metadata (--sim sets it)\n"
+      "      --side S            left, right or both: stance leg / front foot of one-sided\n"
+      "                          protocols (needed for them; default both)\n"
+      "Destination (one or both):\n"
+      "      --athlete ATHLETE   record into the store for this athlete (id, uuid or name, as\n"
+      "                          `stance-cli athlete list` shows; add new ones with\n"
+      "                          `stance-cli athlete add NAME`)\n"
+      "      --session S         with --athlete: today (default: the athlete's session of today,\n"
+      "                          else a new one), new, or a session id of this athlete\n"
+      "      --db PATH           the store (default: $STANCE_DB, else\n"
+      "                          ~/.local/share/stance/stance.db)\n"
+      "  -o, --output FILE       a .stance file; replaced if it exists, written atomically when\n"
+      "                          the recording ends or is interrupted\n"
+      "Simulated plates (--sim only; as `stance-cli simulate`, see its --help):\n"
+      "      --fast              not paced by the wall clock: as fast as it can be recorded\n"
+      "      --seed N, --body-mass KG, --load KG, --asymmetry PCT, --asym-force PCT,\n"
+      "      --asym-rfd PCT, --asym-impulse PCT, --weaker S, --reps N, --sets N, --fatigue PCT,\n"
+      "      --tempo S, --rest S, --no-warmup, --no-still, --noise COUNTS, --cell-noise N,\n"
+      "      --mains 0|50|60, --hum N, --drift N_PER_MIN, --foot-left X,Y, --foot-right X,Y\n"
+      "Replay (--replay only):\n"
+      "      --speed X           times real time (default 1; 0 = as fast as it can be read)\n"
+      "  -h, --help              show this text and exit\n"
+      "\n"
+      "On a terminal a status line on stderr shows, five times a second: recorded / requested\n"
+      "seconds, samples, the measured rate, gap samples and the force on the left and right\n"
+      "plates and in total. Elsewhere one line is printed at the end. Ctrl-C (SIGINT) or\n"
+      "SIGTERM stops the recording and keeps what was recorded (a complete, shorter trial).\n"
+      "\n"
+      "Exit status: 0 recorded, 1 the source failed (no board, a board or file error, a fault\n"
+      "while streaming: what was recorded until then is kept), the file or the store cannot be\n"
+      "written (a full disk: what was committed is kept and the message says how much), no\n"
+      "such athlete or session, or the analysis failed, 2 bad usage (unknown option, bad value,\n"
+      "a rate the source does not support, neither --athlete nor -o), 130 interrupted (what was\n"
+      "recorded until then is kept; nothing is written when nothing was).\n"
+      "\n"
+      "Examples:\n"
+      "  stance-cli athlete add \"Ana Silva\" --involved left\n"
+      "  stance-cli record --sim cmj --asymmetry 10 --duration 30 --athlete \"Ana Silva\"\n"
+      "  stance-cli record --sim sl-cmj --side right --duration 30 --athlete 3 --session new\n"
+      "  stance-cli record --sim cmj --rate 1000 --duration 3 -o cmj.stance\n"
+      "  stance-cli record --sim split-squat --side left --asymmetry 12 --fast --duration 60 \\\n"
+      "      -o split.stance\n"
+      "  stance-cli record --device SN-0042 --rate 2000 --duration 30 --protocol imtp \\\n"
+      "      --athlete \"Ana Silva\" -o imtp.stance\n"
+      "  stance-cli record --replay cmj.stance --speed 0 -o copy.stance\n"
+      "\n"
+      "Protocols:\n",
+      out);
   cli_print_protocols(out, 2);
 }
 
@@ -108,7 +133,9 @@ typedef struct {
   const char *out_path;
   const char *protocol_name;
   const char *side_name;
-  const char *athlete;
+  const char *athlete; /* --athlete: record into the store */
+  const char *session; /* --session: "today", "new" or an id */
+  const char *db;
   bool fast;
   double speed; /* -1 = not given */
   CliSettings sim_settings;
@@ -131,7 +158,17 @@ typedef struct {
   bool interrupted, ended, faulted;
   int signal_no;
   GError *error; /* drain failure or fault */
+  /* Into the store (--athlete); store NULL otherwise. */
+  StanceStore *store;
+  const StanceAthlete *athlete;
+  gint64 session_id;          /* 0 until the session is added (--session new, or none today) */
+  bool session_added;         /* this run added the session */
+  const struct MetaCtx *mctx; /* how the recording's metadata is completed */
+  StanceTrialWriter *writer;  /* begun with the first samples */
+  GError *store_error;        /* a failed begin or append (FULL included): recording stops */
 } Run;
+
+static gboolean store_append(Run *run);
 
 static void
 status_line(Run *run, char *buf, size_t n)
@@ -181,7 +218,8 @@ static gboolean
 on_tick(gpointer data)
 {
   Run *run = data;
-  if (!stance_recorder_drain(run->rec, &run->error) || stance_recorder_is_full(run->rec)) {
+  if (!stance_recorder_drain(run->rec, &run->error) || !store_append(run) ||
+      stance_recorder_is_full(run->rec)) {
     g_main_loop_quit(run->loop);
     run->tick = 0;
     return G_SOURCE_REMOVE;
@@ -351,6 +389,86 @@ replay_meta(const char *path, StanceMeta *out)
   return ok;
 }
 
+/* What completes the recorder's metadata, for the store's trial header and the file alike. */
+typedef struct MetaCtx {
+  const StanceMeta *replay; /* the replayed file's metadata (a replay describes that session) */
+  StanceProtocol protocol;
+  StanceSide side;
+  bool side_given;
+  const StanceSimParams *sim; /* --sim: its parameters as sim.* pairs */
+  const char *athlete;        /* the athlete's name */
+} MetaCtx;
+
+static void
+final_meta(StanceMeta *m, const MetaCtx *c)
+{
+  if (c->replay) {
+    /* The replayed session's metadata; what the command line says wins. */
+    *m = *c->replay;
+    if (c->protocol != STANCE_PROTO_UNKNOWN)
+      m->protocol = c->protocol;
+    if (c->side_given)
+      m->side = c->side;
+  }
+  if (c->sim)
+    sim_meta(m, c->sim);
+  if (c->athlete)
+    snprintf(m->athlete, sizeof m->athlete, "%s", c->athlete);
+}
+
+/* Starts the trial with the recording's first samples: the session (when new) and the writer. */
+static gboolean
+store_begin(Run *run, const StanceRecording *rec, GError **error)
+{
+  if (run->session_id == 0) {
+    StanceSession s;
+    stance_session_init(&s);
+    s.athlete_id = run->athlete->id;
+    s.started_unix_ms =
+        rec->meta.start_unix_ms > 0 ? rec->meta.start_unix_ms : g_get_real_time() / 1000;
+    gint64 id = stance_store_session_add(run->store, &s, error);
+    stance_session_clear(&s);
+    if (id <= 0)
+      return FALSE;
+    run->session_id = id;
+    run->session_added = true;
+  }
+  /* The header: the recording's layout, rate and calibration with the final metadata. */
+  StanceRecording *hdr =
+      stance_recording_new(rec->layout, rec->sample_rate_hz, rec->cop_mm != NULL);
+  if (!hdr) {
+    g_set_error_literal(error, STANCE_STORE_ERROR, STANCE_STORE_ERROR_IO, "out of memory");
+    return FALSE;
+  }
+  hdr->has_calibration = rec->has_calibration;
+  hdr->calib = rec->calib;
+  hdr->meta = rec->meta;
+  final_meta(&hdr->meta, run->mctx);
+  run->writer = stance_store_trial_begin(run->store, run->session_id, hdr, error);
+  stance_recording_free(hdr);
+  return run->writer != NULL;
+}
+
+/* Hands the samples drained since the last call to the trial writer (which commits a chunk when
+ * its oldest sample has waited STANCE_STORE_FLUSH_MS). FALSE, with run->store_error set, when the
+ * store refused: the recording then stops. */
+static gboolean
+store_append(Run *run)
+{
+  if (!run->store || run->store_error)
+    return run->store_error == NULL;
+  const StanceRecording *rec = stance_recorder_peek(run->rec);
+  if (rec->n_samples == 0)
+    return TRUE;
+  if (!run->writer && !store_begin(run, rec, &run->store_error))
+    return FALSE;
+  guint64 from = stance_trial_writer_appended(run->writer);
+  if (rec->n_samples > from &&
+      !stance_trial_writer_append(run->writer, rec, (gsize)from, &run->store_error))
+    return FALSE;
+  return TRUE;
+}
+
 /* ---- Options ---- */
 
 static int
@@ -367,6 +485,7 @@ parse_options(int argc, char **argv, RecordOptions *o)
     OPT_ATHLETE,
     OPT_FAST,
     OPT_SPEED,
+    OPT_SESSION,
   };
   struct option longopts[CLI_N_SIM_OPTIONS + 16];
   size_t no = cli_sim_longopts(longopts, true);
@@ -381,6 +500,8 @@ parse_options(int argc, char **argv, RecordOptions *o)
   longopts[no++] = (struct option){"athlete", required_argument, NULL, OPT_ATHLETE};
   longopts[no++] = (struct option){"fast", no_argument, NULL, OPT_FAST};
   longopts[no++] = (struct option){"speed", required_argument, NULL, OPT_SPEED};
+  longopts[no++] = (struct option){"session", required_argument, NULL, OPT_SESSION};
+  longopts[no++] = (struct option){"db", required_argument, NULL, CLI_OPT_DB};
   longopts[no++] = (struct option){"help", no_argument, NULL, 'h'};
   longopts[no++] = (struct option){NULL, 0, NULL, 0};
 
@@ -433,10 +554,28 @@ parse_options(int argc, char **argv, RecordOptions *o)
     case OPT_PROTOCOL: o->protocol_name = optarg; break;
     case OPT_SIDE: o->side_name = optarg; break;
     case OPT_ATHLETE:
+      if (!*optarg)
+        return cli_usage_error(SUB, "--athlete: empty (expected an athlete's id, uuid or name)");
       if (strlen(optarg) >= sizeof(((StanceMeta *)0)->athlete))
         return cli_usage_error(SUB, "--athlete: the name is %zu bytes long (expected at most %zu)",
                                strlen(optarg), sizeof(((StanceMeta *)0)->athlete) - 1);
       o->athlete = optarg;
+      break;
+    case OPT_SESSION: {
+      long v;
+      if (strcmp(optarg, "today") != 0 && strcmp(optarg, "new") != 0 &&
+          !cli_parse_long(optarg, 1, G_MAXLONG, &v))
+        return cli_usage_error(SUB,
+                               "--session: '%s' is not a session (expected today, new or a "
+                               "session id: stance-cli session list shows them)",
+                               optarg);
+      o->session = optarg;
+      break;
+    }
+    case CLI_OPT_DB:
+      if (!*optarg)
+        return cli_usage_error(SUB, "--db: empty path (expected the database file)");
+      o->db = optarg;
       break;
     case OPT_FAST: o->fast = true; break;
     case OPT_SPEED:
@@ -476,9 +615,16 @@ parse_options(int argc, char **argv, RecordOptions *o)
     return cli_usage_error(SUB, "--protocol: --sim %s already names the protocol", o->sim);
   if (o->duration_s == 0 && !o->replay)
     return cli_usage_error(SUB, "no duration given (expected --duration S, e.g. --duration 30)");
-  if (!o->out_path)
-    return cli_usage_error(SUB, "no output file given (expected -o FILE.stance)");
-  if (o->replay && (strcmp(o->replay, o->out_path) == 0 || cli_same_file(o->replay, o->out_path)))
+  if (!o->out_path && !o->athlete)
+    return cli_usage_error(SUB, "no output file given (expected -o FILE.stance to write a file, "
+                                "--athlete ATHLETE to record into the store, or both)");
+  if (!o->athlete && (o->session || o->db))
+    return cli_usage_error(SUB,
+                           "%s applies to recording into the store (expected --athlete "
+                           "ATHLETE with it)",
+                           o->session ? "--session" : "--db");
+  if (o->replay && o->out_path &&
+      (strcmp(o->replay, o->out_path) == 0 || cli_same_file(o->replay, o->out_path)))
     return cli_usage_error(SUB,
                            "-o %s is the file being replayed (expected another name: the "
                            "recording would replace it)",
@@ -487,6 +633,128 @@ parse_options(int argc, char **argv, RecordOptions *o)
 }
 
 /* ---- main ---- */
+
+/* Where the trial goes in the store (--athlete). */
+typedef struct {
+  StanceStore *store;
+  StanceAthlete athlete;
+  gint64 session_id; /* 0: a new session, added with the first samples */
+} StoreTarget;
+
+/* Opens the store and resolves --athlete and --session; prints the error and returns the exit
+ * status when they do not resolve. */
+static int
+store_target_open(const RecordOptions *o, StoreTarget *t)
+{
+  t->store = cli_store_open(SUB, o->db, STANCE_STORE_DEFAULT);
+  if (!t->store)
+    return CLI_EXIT_INPUT;
+  /* An unknown name is refused, not added: a typo must not start a second athlete. The message
+   * says how to add one. */
+  if (!cli_find_athlete(SUB, t->store, o->athlete, &t->athlete))
+    return CLI_EXIT_INPUT;
+  const char *which = o->session ? o->session : "today";
+  GError *error = NULL;
+  if (strcmp(which, "new") == 0) {
+    t->session_id = 0;
+  } else if (strcmp(which, "today") == 0) {
+    t->session_id =
+        stance_store_session_today(t->store, t->athlete.id, g_get_real_time() / 1000, &error);
+    if (error)
+      return cli_gerror(SUB, error);
+  } else {
+    gint64 id = cli_find_session(SUB, t->store, which);
+    if (id <= 0)
+      return CLI_EXIT_INPUT;
+    StanceSession s;
+    stance_session_init(&s);
+    if (!stance_store_session_get(t->store, id, &s, &error))
+      return cli_gerror(SUB, error);
+    gint64 owner = s.athlete_id;
+    stance_session_clear(&s);
+    if (owner != t->athlete.id) {
+      StanceAthlete other;
+      stance_athlete_init(&other);
+      bool named = stance_store_athlete_get(t->store, owner, &other, NULL);
+      cli_error(SUB,
+                "--session %s: that session is %s's, not %s's (expected a session of %s, today "
+                "or new)",
+                which, named ? other.name : "another athlete", t->athlete.name, t->athlete.name);
+      stance_athlete_clear(&other);
+      return CLI_EXIT_INPUT;
+    }
+    t->session_id = id;
+  }
+  return CLI_EXIT_OK;
+}
+
+/* The one-line summary of a stored trial's analysis: its key value and asymmetry, or for a
+ * one-sided trial its value and, when the session has trials of the other side, left against
+ * right. */
+static void
+print_store_summary(StanceStore *store, gint64 trial_id)
+{
+  StanceStoreTrial t;
+  stance_store_trial_init(&t);
+  CliTrialResults r;
+  memset(&r, 0, sizeof r);
+  GError *error = NULL;
+  if (!stance_store_trial_get(store, trial_id, &t, &error) ||
+      !cli_trial_results(store, &t, &r, &error)) {
+    cli_error(SUB, "%s", error->message);
+    g_error_free(error);
+    stance_store_trial_clear(&t);
+    return;
+  }
+  char side[48];
+  printf("  %s, %s: %s", stance_protocol_name(t.protocol),
+         stance_side_text(side, sizeof side, t.protocol, t.side), cli_reps_text(t.protocol, &r));
+  const char *ids[5];
+  size_t n = cli_key_metrics(t.protocol, &r, ids, G_N_ELEMENTS(ids));
+  /* The first whole-body value (jump height, RSI) or a one-sided trial's headline, and the
+   * first asymmetry. */
+  const CliMetricMean *asym = NULL, *value = NULL;
+  for (size_t k = 0; k < n; k++) {
+    const CliMetricMean *m = cli_trial_results_find(&r, ids[k]);
+    if (!value && !m->has_asym && m->has_total)
+      value = m;
+    if (!asym && m->has_asym)
+      asym = m;
+  }
+  if (value) {
+    const char *unit;
+    const char *txt = cli_display_value(value->total, value->unit, &unit);
+    printf("; %s %s %s", value->metric, txt, unit);
+  }
+  char buf[96];
+  if (asym) {
+    printf("; asymmetry of %s %s\n", asym->metric,
+           cli_asym_value_text(buf, sizeof buf, asym->asym, asym->formula, asym->stronger));
+  } else if (t.side != STANCE_SIDE_BOTH) {
+    /* One-sided: against the other side's trials of the session, when there are. */
+    GArray *cmp = cli_session_side_comparisons(store, t.session_id, NULL);
+    const CliSideComparison *c = NULL;
+    for (guint k = 0; cmp && k < cmp->len && !c; k++) {
+      const CliSideComparison *q = &g_array_index(cmp, CliSideComparison, k);
+      if (q->protocol == t.protocol && q->has_asym)
+        c = q;
+    }
+    if (c)
+      printf("; left against right in this session: %s %s\n", c->metric,
+             cli_asym_value_text(buf, sizeof buf, c->asym, c->formula, c->stronger));
+    else
+      printf("; record the %s side too to compare the limbs\n",
+             t.side == STANCE_SIDE_LEFT ? "right" : "left");
+    if (cmp)
+      g_array_unref(cmp);
+  } else {
+    printf("\n");
+  }
+  cli_trial_results_clear(&r);
+  stance_store_trial_clear(&t);
+}
+
+static int record(RecordOptions *o_in, StoreTarget *target);
 
 int
 cli_record_main(int argc, char **argv)
@@ -499,6 +767,21 @@ cli_record_main(int argc, char **argv)
     cli_settings_free(&o.sim_settings);
     return status < 0 ? CLI_EXIT_OK : status; /* -1: --help */
   }
+  StoreTarget target;
+  memset(&target, 0, sizeof target);
+  stance_athlete_init(&target.athlete);
+  status = record(&o, &target);
+  stance_athlete_clear(&target.athlete);
+  if (target.store)
+    stance_store_close(target.store);
+  return status;
+}
+
+static int
+record(RecordOptions *o_in, StoreTarget *target)
+{
+  RecordOptions o = *o_in;
+  int status = CLI_EXIT_OK;
 
   /* Protocol and side for the metadata (and the simulator). */
   StanceProtocol protocol = STANCE_PROTO_UNKNOWN;
@@ -532,7 +815,7 @@ cli_record_main(int argc, char **argv)
   }
 
   /* Fail before recording, not after, when the output folder is not writable. */
-  {
+  if (o.out_path) {
     CliOut probe;
     StanceError err;
     stance_error_clear(&err);
@@ -581,6 +864,12 @@ cli_record_main(int argc, char **argv)
     g_error_free(gerr);
     return status;
   }
+  /* The store, the athlete and the session: resolved before the source starts, so that an
+   * unknown athlete costs nothing. */
+  if (o.athlete && (status = store_target_open(&o, target)) != CLI_EXIT_OK) {
+    g_object_unref(src);
+    return status;
+  }
   if (!stance_source_open(src, &gerr) ||
       (o.rate_hz > 0 && !o.sim && stance_source_get_info(src)->rate_hz != o.rate_hz &&
        !stance_source_set_rate(src, o.rate_hz, &gerr))) {
@@ -591,6 +880,23 @@ cli_record_main(int argc, char **argv)
   }
   const StanceSourceInfo *info = stance_source_get_info(src);
 
+  /* How the metadata is completed (the store's header at the first samples, the file at the
+   * end): the replayed file's, the simulator's parameters, the athlete. */
+  StanceMeta *replayed = NULL;
+  if (o.replay) {
+    replayed = g_new0(StanceMeta, 1);
+    if (!replay_meta(o.replay, replayed))
+      g_clear_pointer(&replayed, g_free);
+  }
+  MetaCtx mctx = {
+      .replay = replayed,
+      .protocol = protocol,
+      .side = side,
+      .side_given = side_given,
+      .sim = o.sim ? &sp : NULL,
+      .athlete = target->store ? target->athlete.name : o.athlete,
+  };
+
   Run run;
   memset(&run, 0, sizeof run);
   run.src = src;
@@ -600,11 +906,16 @@ cli_record_main(int argc, char **argv)
   if (o.duration_s > 0 && run.max_samples == 0)
     run.max_samples = 1;
   run.tty = isatty(STDERR_FILENO) == 1;
+  run.store = target->store;
+  run.athlete = &target->athlete;
+  run.session_id = target->session_id;
+  run.mctx = &mctx;
   run.rec = stance_recorder_new(src, protocol, side, run.max_samples, &gerr);
   if (!run.rec) {
     status = report_source_error(gerr, &o);
     g_error_free(gerr);
     g_object_unref(src);
+    g_free(replayed);
     return status;
   }
   run.loop = g_main_loop_new(NULL, FALSE);
@@ -617,7 +928,8 @@ cli_record_main(int argc, char **argv)
     g_error_free(gerr);
   } else {
     /* Drain often enough that the ring (4 s) never fills: 50 ms paced by the clock; 10 ms when
-     * the source runs as fast as it can, so that it rarely waits for room. */
+     * the source runs as fast as it can, so that it rarely waits for room. The store's writer
+     * commits on the drains, so 50 ms also bounds how late a chunk reaches the disk. */
     bool unpaced = (o.sim && o.fast) || (o.replay && o.speed == 0);
     run.tick = g_timeout_add(unpaced ? 10 : 50, on_tick, &run);
     g_main_loop_run(run.loop);
@@ -626,8 +938,8 @@ cli_record_main(int argc, char **argv)
     run.tick = 0;
     stance_source_stop(src);
     /* Everything the source delivered before it stopped. */
-    if (!run.error)
-      stance_recorder_drain(run.rec, &run.error);
+    if (!run.error && stance_recorder_drain(run.rec, &run.error))
+      store_append(&run);
   }
   g_source_remove(sig_int);
   g_source_remove(sig_term);
@@ -652,12 +964,80 @@ cli_record_main(int argc, char **argv)
     else if (run.error)
       cli_error(SUB, "%s", run.error->message);
     if (run.interrupted)
-      cli_error(SUB, "interrupted by %s after %s s of %s s: writing what was recorded",
+      cli_error(SUB, "interrupted by %s after %s s of %s s: %s what was recorded",
                 run.signal_no == SIGTERM ? "SIGTERM" : "SIGINT", cli_num(s.seconds, 3),
-                run.duration_s > 0 ? cli_num(run.duration_s, 3) : "?");
+                run.duration_s > 0 ? cli_num(run.duration_s, 3) : "?",
+                o.out_path ? "writing" : "keeping");
 
-    StanceRecording *rec = stance_recorder_steal(run.rec);
-    if (!rec) {
+    /* The store: finish the trial (complete), or keep what was committed. */
+    gint64 trial_id = 0;
+    bool stored = false;
+    if (run.store) {
+      if (run.writer)
+        trial_id = stance_trial_writer_id(run.writer);
+      GError *e = NULL;
+      if (run.store_error) {
+        /* The message says what was kept (a full disk: how many seconds). */
+        cli_error(SUB, "%s%s", run.store_error->message,
+                  g_error_matches(run.store_error, STANCE_STORE_ERROR, STANCE_STORE_ERROR_FULL)
+                      ? " (the recording was stopped there)"
+                      : "");
+        status = CLI_EXIT_INPUT;
+      } else if (run.writer && (run.faulted || run.error)) {
+        /* The stream failed: keep what came as an interrupted trial. */
+        if (!stance_trial_writer_flush(run.writer, &e)) {
+          cli_error(SUB, "%s", e->message);
+          g_clear_error(&e);
+        }
+      } else if (run.writer) {
+        if (stance_trial_writer_finish(run.writer, &e)) {
+          stored = true;
+        } else {
+          cli_error(SUB, "%s", e->message);
+          g_clear_error(&e);
+          status = CLI_EXIT_INPUT;
+        }
+      }
+      if (run.writer) {
+        guint64 kept = stance_trial_writer_committed(run.writer);
+        stance_trial_writer_free(run.writer); /* unfinished: marked interrupted */
+        run.writer = NULL;
+        StanceStoreTrial t;
+        stance_store_trial_init(&t);
+        if (trial_id > 0 && stance_store_trial_get(run.store, trial_id, &t, NULL)) {
+          printf("Stored trial %d of session %" G_GINT64_FORMAT " (%s, %s%s): %s samples (%s s "
+                 "at %s Hz), %s; trial id %" G_GINT64_FORMAT "\n",
+                 t.number, run.session_id, target->athlete.name,
+                 run.session_added ? "new session " : "", cli_time_text(t.started_unix_ms),
+                 cli_size((size_t)t.n_samples), cli_num((double)t.n_samples / info->rate_hz, 3),
+                 cli_num_trim(info->rate_hz, 3), stance_trial_state_name(t.state), trial_id);
+        } else {
+          printf("Stored trial %" G_GINT64_FORMAT " of session %" G_GINT64_FORMAT ": %s samples\n",
+                 trial_id, run.session_id, cli_size((size_t)kept));
+        }
+        stance_store_trial_clear(&t);
+      } else if (!run.store_error) {
+        cli_error(SUB, "nothing was recorded; nothing was stored");
+        if (!o.out_path)
+          status = CLI_EXIT_INPUT;
+      }
+      /* Analyse the complete trial, as the session's other trials are. */
+      if (stored && status == CLI_EXIT_OK) {
+        if (stance_session_analyse_trial(run.store, trial_id, NULL, NULL, &e) > 0) {
+          print_store_summary(run.store, trial_id);
+        } else {
+          cli_error(SUB, "trial %" G_GINT64_FORMAT " is stored, but its analysis failed: %s",
+                    trial_id, e ? e->message : "no reason given");
+          g_clear_error(&e);
+          status = CLI_EXIT_INPUT;
+        }
+      }
+    }
+
+    StanceRecording *rec = o.out_path ? stance_recorder_steal(run.rec) : NULL;
+    if (!o.out_path) {
+      /* Store only: nothing more to write. */
+    } else if (!rec) {
       cli_error(SUB, "out of memory");
       status = CLI_EXIT_INPUT;
     } else if (rec->n_samples == 0) {
@@ -665,22 +1045,7 @@ cli_record_main(int argc, char **argv)
       status = CLI_EXIT_INPUT;
       stance_recording_free(rec);
     } else {
-      StanceMeta *m = &rec->meta;
-      if (o.replay) {
-        /* The replayed session's metadata; what the command line says wins. */
-        StanceMeta file;
-        if (replay_meta(o.replay, &file)) {
-          *m = file;
-          if (protocol != STANCE_PROTO_UNKNOWN)
-            m->protocol = protocol;
-          if (side_given)
-            m->side = side;
-        }
-      }
-      if (o.sim)
-        sim_meta(m, &sp);
-      if (o.athlete)
-        snprintf(m->athlete, sizeof m->athlete, "%s", o.athlete);
+      final_meta(&rec->meta, &mctx);
       StanceError err;
       stance_error_clear(&err);
       if (stance_file_write(rec, o.out_path, &err) < 0) {
@@ -709,12 +1074,16 @@ cli_record_main(int argc, char **argv)
     if (status == CLI_EXIT_OK && (run.faulted || run.error))
       status = CLI_EXIT_INPUT;
     /* Interrupted: 130 whether or not there was anything to write (the messages say which). */
-    if (run.interrupted && (status == CLI_EXIT_OK || !run.error))
+    if (run.interrupted && (status == CLI_EXIT_OK || !(run.error || run.store_error)))
       status = CLI_EXIT_INTERRUPTED;
   }
+  if (run.writer)
+    stance_trial_writer_free(run.writer);
   g_clear_error(&run.error);
+  g_clear_error(&run.store_error);
   stance_recorder_free(run.rec);
   g_main_loop_unref(run.loop);
   g_object_unref(src);
+  g_free(replayed);
   return status;
 }

@@ -8,10 +8,12 @@
  *   stance-cli analyse ...    trials, events, per-limb metrics, asymmetry (table, JSON, CSV)
  *   stance-cli record ...     plates, simulated plates or a replay -> .stance
  *   stance-cli devices        the boards connected over USB
+ *   stance-cli athlete|session|report|export|import-bundle|trend   the session store
  *
  * Exit codes: 0 success, 1 bad input, 2 bad usage (see cli-common.h and docs/cli.md).
  */
 #include "cli-common.h"
+#include "cli-store.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -37,6 +39,20 @@ static const CliCommand commands[] = {
     {"record", "record from the plates, the simulated plates or a file replay into a .stance file",
      cli_record_main, cli_record_help},
     {"devices", "list the Stance boards connected over USB", cli_devices_main, cli_devices_help},
+    {"athlete", "add, list, show and edit the athletes of the session store", cli_athlete_main,
+     cli_athlete_help},
+    {"session", "list and show stored sessions; accept, reject and re-analyse their trials",
+     cli_session_main, cli_session_help},
+    {"report", "write the PDF asymmetry report of a stored session", cli_report_main,
+     cli_report_help},
+    {"export", "export a stored session as CSV, C3D, JSON, PDF or a bundle", cli_export_main,
+     cli_export_help},
+    {"import-bundle", "import a session bundle from another Stance into the store",
+     cli_import_bundle_main, cli_import_bundle_help},
+    {"trend", "one metric across an athlete's sessions, with typical error and MDC95",
+     cli_trend_main, cli_trend_help},
+    {"calibrate", "calibrate the load cells (guided, simulated or from a recorded session)",
+     cli_calibrate_main, cli_calibrate_help},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -52,8 +68,8 @@ print_help(FILE *out)
         "Subcommands:\n",
         out);
   for (size_t k = 0; k < N_COMMANDS; k++)
-    fprintf(out, "  %-10s %s\n", commands[k].name, commands[k].summary);
-  fputs("  help       show this text, or a subcommand's options (same as <subcommand> --help)\n"
+    fprintf(out, "  %-13s %s\n", commands[k].name, commands[k].summary);
+  fputs("  help          show this text, or a subcommand's options (same as <subcommand> --help)\n"
         "\n"
         "Options:\n"
         "  -h, --help     show this text and exit\n"
@@ -69,6 +85,10 @@ print_help(FILE *out)
         "  stance-cli info athlete-cmj.stance\n"
         "  stance-cli analyse --format json athlete-cmj.stance\n"
         "  stance-cli record --sim cmj --rate 1000 --duration 3 -o c.stance\n"
+        "  stance-cli athlete add \"Ana Silva\" --involved left\n"
+        "  stance-cli record --sim cmj --asymmetry 10 --duration 30 --athlete \"Ana Silva\"\n"
+        "  stance-cli session show latest\n"
+        "  stance-cli report latest -o report.pdf\n"
         "\n"
         "Each subcommand's options: stance-cli <subcommand> --help. Manual: docs/cli.md.\n",
         out);
@@ -97,7 +117,8 @@ main(int argc, char **argv)
   if (argc < 2) {
     fputs("stance-cli: no subcommand given\n", stderr);
     fputs("Usage: stance-cli <subcommand> [options]; subcommands: simulate, import, info, "
-          "analyse, record, devices.\n"
+          "analyse, record, devices, athlete, session, report, export, import-bundle, trend, "
+          "calibrate.\n"
           "Try 'stance-cli --help' for more.\n",
           stderr);
     return CLI_EXIT_USAGE;
@@ -120,7 +141,8 @@ main(int argc, char **argv)
     if (!c)
       return cli_usage_error(NULL,
                              "help: '%s' is not a subcommand (expected simulate, import, info, "
-                             "analyse, record or devices)",
+                             "analyse, record, devices, athlete, session, report, export, "
+                             "import-bundle, trend or calibrate)",
                              argv[2]);
     if (argc > 3)
       return cli_usage_error(NULL, "help takes one subcommand name, got %d arguments", argc - 2);
@@ -133,7 +155,8 @@ main(int argc, char **argv)
   if (!c)
     return cli_usage_error(NULL,
                            "'%s' is not a subcommand (expected simulate, import, info, "
-                           "analyse, record or devices)",
+                           "analyse, record, devices, athlete, session, report, export, "
+                           "import-bundle, trend or calibrate)",
                            sub);
   int code = c->run(argc - 1, argv + 1);
   if (fflush(stdout) != 0 || ferror(stdout)) {
