@@ -40,7 +40,6 @@ _stance_calib_scale_gains(const StanceRecording *rec, const StanceCalibOptions *
       gains[c] = opt->nominal_gain_n_per_count;
     return STANCE_OK;
   }
-  bool placeholder = true;
   for (int c = 0; c < STANCE_N_CELLS; c++) {
     double g = rec->calib.gain_n_per_count[c];
     if (!isfinite(g) || g == 0.0)
@@ -48,10 +47,9 @@ _stance_calib_scale_gains(const StanceRecording *rec, const StanceCalibOptions *
                               "the recording's calibration has gain %g for channel %d (expected "
                               "a finite non-zero gain, or give the cells' nominal gain)",
                               g, c + 1);
-    placeholder = placeholder && g == 1.0;
     gains[c] = fabs(g);
   }
-  if (placeholder)
+  if (stance_calibration_is_placeholder(&rec->calib))
     return stance_error_set(err, STANCE_EINVAL,
                             "the recording's calibration has the placeholder gain 1 N/count "
                             "(expected the cells' nominal gain, e.g. nominal-gain 0.0004 N/count, "

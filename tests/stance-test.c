@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "stance-test.h"
 
+#include <locale.h>
+#include <unistd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,4 +79,71 @@ stance_test_under_valgrind(void)
 {
   const char *v = getenv("STANCE_UNDER_VALGRIND");
   return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Makes de_DE.UTF-8 available: the system's, or one built with localedef (these machines list
+ * only C, C.utf8 and POSIX). The build is kept in $STANCE_BUILD_ROOT/test-locale for the next run
+ * and the other test programs (built in a temporary folder renamed into place, so two programs
+ * building at once do not collide); without STANCE_BUILD_ROOT in a temporary folder removed at
+ * the end. */
+static char *comma_locale_dir = NULL;
+
+bool
+stance_test_prepare_comma_locale(void)
+{
+  if (setlocale(LC_ALL, "de_DE.UTF-8")) {
+    setlocale(LC_ALL, "C");
+    return true;
+  }
+  const char *root = getenv("STANCE_BUILD_ROOT");
+  char cache[512] = "", probe[600];
+  if (root && *root) {
+    snprintf(cache, sizeof cache, "%s/test-locale", root);
+    snprintf(probe, sizeof probe, "%s/de_DE.UTF-8/LC_NUMERIC", cache);
+  }
+  if (!cache[0] || access(probe, R_OK) != 0) {
+    /* Not stance_test_tmpdir(): it asserts, and main() runs outside any test. */
+    const char *base = getenv("TMPDIR");
+    char tmpl[512];
+    if (cache[0])
+      snprintf(tmpl, sizeof tmpl, "%s.XXXXXX", cache);
+    else
+      snprintf(tmpl, sizeof tmpl, "%s/stance-locale-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpl))
+      return false;
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 '%s/de_DE.UTF-8' >/dev/null 2>&1", tmpl);
+    int r = system(cmd);
+    if (cache[0]) {
+      if (r != 0 || rename(tmpl, cache) != 0) {
+        /* Failed, or another program renamed its build first: use that one. */
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+        if (system(cmd) != 0)
+          fprintf(stderr, "could not remove %s\n", tmpl);
+      }
+    } else {
+      comma_locale_dir = strdup(tmpl);
+      if (r != 0 || !comma_locale_dir)
+        return false;
+    }
+  }
+  setenv("LOCPATH", cache[0] ? cache : comma_locale_dir, 1);
+  if (setlocale(LC_ALL, "de_DE.UTF-8")) {
+    setlocale(LC_ALL, "C");
+    return true;
+  }
+  return false;
+}
+
+void
+stance_test_release_comma_locale(void)
+{
+  if (!comma_locale_dir)
+    return;
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", comma_locale_dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove %s\n", comma_locale_dir);
+  free(comma_locale_dir);
+  comma_locale_dir = NULL;
 }

@@ -17,6 +17,14 @@ char *stance_test_tmpdir(void);
  * slow loops then cover fewer cases, still checking real values. */
 bool stance_test_under_valgrind(void);
 
+/* Makes the decimal-comma locale de_DE.UTF-8 available to setlocale(): the system's, or one built
+ * with localedef (these machines list only C, C.utf8 and POSIX), kept in
+ * $STANCE_BUILD_ROOT/test-locale for later runs (else in a temporary folder that
+ * stance_test_release_comma_locale() removes). Leaves the process in the C locale; false when no
+ * such locale could be set up. Call from main(), outside any test. */
+bool stance_test_prepare_comma_locale(void);
+void stance_test_release_comma_locale(void);
+
 /* Runs a suite and returns the process exit status (0 when every test passed). */
 int stance_test_run(Suite *s);
 

@@ -438,60 +438,6 @@ START_TEST(test_comma_locale)
 }
 END_TEST
 
-static char *locale_dir = NULL;
-
-/* Makes de_DE.UTF-8 available: the system's, or one built with localedef (these machines list
- * only C, C.utf8 and POSIX). The build is kept in $STANCE_BUILD_ROOT/test-locale for the next run
- * and the other test programs (built in a temporary folder renamed into place, so two programs
- * building at once do not collide); without STANCE_BUILD_ROOT in a temporary folder removed at
- * the end. */
-static void
-prepare_comma_locale(void)
-{
-  if (setlocale(LC_ALL, "de_DE.UTF-8")) {
-    setlocale(LC_ALL, "C");
-    have_comma_locale = true;
-    return;
-  }
-  const char *root = getenv("STANCE_BUILD_ROOT");
-  char cache[512] = "", probe[600];
-  if (root && *root) {
-    snprintf(cache, sizeof cache, "%s/test-locale", root);
-    snprintf(probe, sizeof probe, "%s/de_DE.UTF-8/LC_NUMERIC", cache);
-  }
-  if (!cache[0] || access(probe, R_OK) != 0) {
-    /* Not stance_test_tmpdir(): it asserts, and main() runs outside any test. */
-    const char *base = getenv("TMPDIR");
-    char tmpl[512];
-    if (cache[0])
-      snprintf(tmpl, sizeof tmpl, "%s.XXXXXX", cache);
-    else
-      snprintf(tmpl, sizeof tmpl, "%s/stance-locale-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpl))
-      return;
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 '%s/de_DE.UTF-8' >/dev/null 2>&1", tmpl);
-    int r = system(cmd);
-    if (cache[0]) {
-      if (r != 0 || rename(tmpl, cache) != 0) {
-        /* Failed, or another program renamed its build first: use that one. */
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
-        if (system(cmd) != 0)
-          fprintf(stderr, "could not remove %s\n", tmpl);
-      }
-    } else {
-      locale_dir = strdup(tmpl);
-      if (r != 0 || !locale_dir)
-        return;
-    }
-  }
-  setenv("LOCPATH", cache[0] ? cache : locale_dir, 1);
-  if (setlocale(LC_ALL, "de_DE.UTF-8")) {
-    setlocale(LC_ALL, "C");
-    have_comma_locale = true;
-  }
-}
-
 static Suite *
 options_text_suite(void)
 {
@@ -512,14 +458,8 @@ options_text_suite(void)
 int
 main(void)
 {
-  prepare_comma_locale();
+  have_comma_locale = stance_test_prepare_comma_locale();
   int rc = stance_test_run(options_text_suite());
-  if (locale_dir) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", locale_dir);
-    if (system(cmd) != 0)
-      fprintf(stderr, "could not remove %s\n", locale_dir);
-    free(locale_dir);
-  }
+  stance_test_release_comma_locale();
   return rc;
 }

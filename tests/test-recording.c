@@ -193,6 +193,11 @@ START_TEST(test_calibration_validate)
   StanceCalibration cal;
   stance_calibration_default(&cal);
   ck_assert_int_eq(stance_calibration_validate(&cal, NULL), STANCE_OK);
+  /* The default's 1 N/count gains are the placeholder; one real gain makes it a calibration. */
+  ck_assert(stance_calibration_is_placeholder(&cal));
+  cal.gain_n_per_count[7] = 0.0004;
+  ck_assert(!stance_calibration_is_placeholder(&cal));
+  stance_calibration_default(&cal);
   StanceError err = {0};
   cal.gain_n_per_count[5] = 0.0;
   ck_assert_int_eq(stance_calibration_validate(&cal, &err), STANCE_ERANGE);

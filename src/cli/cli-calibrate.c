@@ -2066,10 +2066,7 @@ run_from(const CalibOpts *o, StanceStore *store)
     status = CLI_EXIT_INPUT;
   }
   if (status == CLI_EXIT_OK && o->copt.nominal_gain_n_per_count == 0) {
-    bool placeholder = true;
-    for (int c = 0; c < STANCE_N_CELLS; c++)
-      placeholder = placeholder && rec->calib.gain_n_per_count[c] == 1.0;
-    if (placeholder) {
+    if (stance_calibration_is_placeholder(&rec->calib)) {
       cli_error(SUB,
                 "%s carries no calibration (gain 1 N/count, a placeholder): give the cells' "
                 "nominal gain to find the steps, e.g. --nominal-gain 0.0004",
@@ -2160,10 +2157,7 @@ run_guided(CalibOpts *o, StanceStore *store)
       goto out;
     }
     const StanceSourceInfo *info = stance_source_get_info(src);
-    bool placeholder = true;
-    for (int c = 0; c < STANCE_N_CELLS; c++)
-      placeholder = placeholder && info->calib.gain_n_per_count[c] == 1.0;
-    if (placeholder && o->copt.nominal_gain_n_per_count == 0) {
+    if (stance_calibration_is_placeholder(&info->calib) && o->copt.nominal_gain_n_per_count == 0) {
       status = cli_usage_error(SUB,
                                "board %s carries no calibration yet: give its cells' nominal "
                                "gain to read the steps, e.g. --nominal-gain 0.0004 (N per count)",

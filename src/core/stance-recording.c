@@ -442,3 +442,12 @@ stance_recording_slice(const StanceRecording *rec, size_t start, size_t n)
     out->meta.start_unix_ms += (int64_t)llround((double)start * 1000.0 / rec->sample_rate_hz);
   return out;
 }
+
+bool
+stance_calibration_is_placeholder(const StanceCalibration *cal)
+{
+  for (int c = 0; c < STANCE_N_CELLS; c++)
+    if (cal->gain_n_per_count[c] != 1.0)
+      return false;
+  return true;
+}

@@ -188,6 +188,10 @@ size_t stance_recording_count_saturated(const StanceRecording *rec);
  * centres at x = -250 and +250 mm. Gains 1 N/count offsets 0 unless set. */
 void stance_calibration_default(StanceCalibration *cal);
 
+/* True when every gain is exactly 1 N/count: stance_calibration_default()'s placeholder, i.e. the
+ * board or file carries no real calibration yet. */
+bool stance_calibration_is_placeholder(const StanceCalibration *cal);
+
 /* Checks a calibration for finite, non-zero gains and a sane geometry. */
 int stance_calibration_validate(const StanceCalibration *cal, StanceError *err);
 
